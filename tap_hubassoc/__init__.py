@@ -1,0 +1,1 @@
+"""tap-hubassoc: HubSpot CRM associations as Singer records."""

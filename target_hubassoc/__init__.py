@@ -1,0 +1,1 @@
+"""target-hubassoc: Singer records written to HubSpot as associations."""
