@@ -104,7 +104,7 @@ class DefaultAssociationType:
     primary: bool = False
 
 
-def _pair(  # noqa: PLR0913 - one row of HubSpot's table reads best flat
+def _pair(
     from_name: str, to_name: str, type_id: int, inverse_id: int, *, name: str | None = None,
     inverse_name: str | None = None, primary: bool = False,
 ) -> list[tuple[tuple[str, str], DefaultAssociationType]]:
@@ -141,7 +141,7 @@ def _activity_rows() -> list[tuple[tuple[str, str], DefaultAssociationType]]:
     }
     rows = []
     for activity, ids in table.items():
-        for target, type_id in zip(("contacts", "companies", "deals", "tickets"), ids):
+        for target, type_id in zip(("contacts", "companies", "deals", "tickets"), ids, strict=True):
             rows += _pair(activity, target, type_id, type_id - 1)
     return rows
 

@@ -1,0 +1,149 @@
+"""Credentials and where they may be sent: a private-app token or an OAuth refresh token, never logged."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from hubassoc.errors import AuthenticationError
+
+REFRESH_MARGIN_SECONDS = 120  # refresh this long before HubSpot's expiry, so no request carries a dead token
+
+
+class Secret(str):
+    """A str that prints as asterisks, so a token in a repr, log or traceback shows nothing."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    @property
+    def value(self) -> str:
+        """The real text, for the Authorization header and the token endpoint only."""
+        return str.__str__(self)
+
+
+def validate_api_url(url: str) -> str:
+    """Refuse to send a token in clear text: plain http is allowed only to a loopback host (the sandbox)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return url.strip().rstrip("/")
+    if parts.scheme == "http" and _is_loopback(host):
+        return url.strip().rstrip("/")
+    msg = (
+        f"api_url {parts.scheme}://{host or '?'} refused: use https (plain http only for a loopback "
+        "host such as 127.0.0.1, where the sandbox runs)"
+    )
+    raise ValueError(msg)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Either a private-app ``access_token`` or the OAuth trio; secrets are wrapped so they never print."""
+
+    access_token: Secret | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Credentials:
+        """Read the plugins' settings; exactly one of the two ways must be complete."""
+        token = config.get("access_token")
+        oauth = [config.get(k) for k in ("client_id", "client_secret", "refresh_token")]
+        if token and any(oauth):
+            msg = "set either access_token or client_id/client_secret/refresh_token, not both"
+            raise ValueError(msg)
+        if token:
+            return cls(access_token=Secret(token))
+        if all(oauth):
+            return cls(
+                client_id=str(oauth[0]), client_secret=Secret(oauth[1]), refresh_token=Secret(oauth[2]),
+            )
+        msg = "no credentials: set access_token (private app) or client_id, client_secret and refresh_token"
+        raise ValueError(msg)
+
+    @property
+    def is_oauth(self) -> bool:
+        """True when tokens come from refreshing, so an expired one can be replaced."""
+        return self.access_token is None
+
+
+TokenRequest = Callable[[dict[str, str]], dict[str, Any]]
+
+
+class TokenSource:
+    """Hands out the current bearer token; refreshes OAuth tokens once, whatever the number of threads."""
+
+    def __init__(
+        self, credentials: Credentials, request_token: TokenRequest, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._credentials = credentials
+        self._request_token = request_token
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: Secret | None = credentials.access_token
+        self._refresh_token = credentials.refresh_token
+        self._expires_at = float("inf") if credentials.access_token else 0.0
+        self.refreshes = 0
+
+    @property
+    def can_refresh(self) -> bool:
+        """Only OAuth tokens can be renewed; a private-app token that fails is final."""
+        return self._credentials.is_oauth
+
+    def bearer(self) -> Secret:
+        """The token to send now, refreshed first when it is about to expire."""
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at - REFRESH_MARGIN_SECONDS:
+                self._refresh_locked()
+            assert self._token is not None
+            return self._token
+
+    def refresh_after_expiry(self, rejected: Secret) -> None:
+        """After a 401 EXPIRED_AUTHENTICATION: refresh unless another thread already replaced that token."""
+        with self._lock:
+            if self._token is rejected or self._token == rejected:
+                self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
+        creds = self._credentials
+        if not creds.is_oauth:
+            msg = "the access token was rejected and a private-app token cannot be refreshed"
+            raise AuthenticationError(msg, status=401, category="INVALID_AUTHENTICATION")
+        assert creds.client_id
+        assert creds.client_secret
+        assert self._refresh_token
+        body = self._request_token({
+            "grant_type": "refresh_token",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret.value,
+            "refresh_token": self._refresh_token.value,
+        })
+        self._token = Secret(body["access_token"])
+        if body.get("refresh_token"):
+            self._refresh_token = Secret(body["refresh_token"])  # HubSpot may rotate it: keep the new one
+        self._expires_at = self._clock() + float(body.get("expires_in") or 1800)
+        self.refreshes += 1

@@ -1,0 +1,524 @@
+"""The only code that talks HTTP to HubSpot: pacing, retries, auth refresh, concurrency and the endpoints.
+
+Every endpoint used here is idempotent (reads; creating an existing association and archiving an absent one
+are not errors), so any transient failure is retried with the same body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+
+from hubassoc.auth import Credentials, Secret, TokenSource, validate_api_url
+from hubassoc.errors import (
+    AuthenticationError,
+    BatchReadError,
+    DailyLimitError,
+    HubSpotError,
+    MissingScopesError,
+    RetriesExhaustedError,
+)
+from hubassoc.objects import is_object_id, parse_object_type
+from hubassoc.pacing import Pacer
+
+logger = logging.getLogger("hubassoc.client")
+
+READ_BATCH_LIMIT = 1000  # v3 batch/read inputs
+WRITE_BATCH_LIMIT = 2000  # v3 batch/create inputs; archive is undocumented, so the same
+LIST_PAGE_LIMIT = 100  # /crm/v3/objects limit
+PER_OBJECT_PAGE_LIMIT = 500  # per-object associations endpoint
+RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504, 521, 523, 524})
+NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How hard to push HubSpot and how long to keep trying; the defaults suit a Free/Starter portal."""
+
+    api_url: str = "https://api.hubapi.com"
+    requests_per_10s: int = 100
+    window_seconds: float = 10.0
+    max_workers: int = 8
+    max_attempts: int = 8
+    max_retry_wait: float = 300.0
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    timeout: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ClientSettings:
+        """Pick the client's settings out of a plugin config, ignoring the rest."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in config.items() if k in names and v is not None})
+
+    @property
+    def budget(self) -> int:
+        """Requests allowed per window: the budget is stated per 10 s and scaled to the window."""
+        return max(1, round(self.requests_per_10s * self.window_seconds / 10.0))
+
+
+@dataclass
+class ClientStats:
+    """What this client did, for progress lines and summaries; thread-safe."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, status: int | None, *, retried: bool) -> None:
+        """Record one response (status None: no response at all)."""
+        with self._lock:
+            self.requests += 1
+            self.retries += int(retried)
+            if status is not None:
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                self.rate_limited += int(status == 429)
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters as plain numbers."""
+        with self._lock:
+            return {"requests": self.requests, "retries": self.retries, "rate_limited": self.rate_limited}
+
+
+@dataclass(frozen=True)
+class IdPage:
+    """One page of object ids and the cursor that fetched it (None for the first), for resuming."""
+
+    after: str | None
+    ids: list[str]
+    next_after: str | None
+
+
+@dataclass(frozen=True)
+class AssociationType:
+    """A type a pair may use: HubSpot sends the id as a string holding an integer."""
+
+    type_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class AssociationInput:
+    """One edge to create or archive, in v3 terms (the type travels by name)."""
+
+    from_id: str
+    to_id: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One association read back: ``type_name`` is HubSpot's v3 name for it."""
+
+    from_id: str
+    to_id: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class InputError:
+    """HubSpot's reason for refusing one input of a batch (from a 207 body)."""
+
+    input: AssociationInput | None
+    category: str | None
+    sub_category: str | None
+    message: str
+    correlation_id: str | None = None
+
+
+class HubSpotClient:
+    """Shared by all streams or sinks of one plugin run: one pacer, one token, one thread pool."""
+
+    def __init__(self, settings: ClientSettings, credentials: Credentials) -> None:
+        self.settings = settings
+        self.base_url = validate_api_url(settings.api_url)
+        self.stats = ClientStats()
+        self.pacer = Pacer(settings.budget, settings.window_seconds)
+        self.tokens = TokenSource(credentials, self._request_token)
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc")
+
+    def close(self) -> None:
+        """Stop the worker threads; requests under way finish first."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> HubSpotClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- endpoints -------------------------------------------------------------------------------------------
+
+    def list_object_ids(self, object_type: str, after: str | None = None) -> Iterator[IdPage]:
+        """Page through an object type's ids, 100 at a time, asking for no properties beyond the id."""
+        path = f"/crm/v3/objects/{parse_object_type(object_type).path}"
+        while True:
+            params = {"limit": LIST_PAGE_LIMIT, "archived": "false", "properties": "hs_object_id"}
+            if after is not None:
+                params["after"] = after
+            body = self.request("GET", path, params=params)
+            ids = [str(result["id"]) for result in body.get("results", [])]
+            next_after = _next_after(body)
+            yield IdPage(after, ids, next_after)
+            if next_after is None:
+                return
+            after = next_after
+
+    def association_types(self, from_type: str, to_type: str) -> list[AssociationType]:
+        """The types a pair may use, defaults and the account's custom labels."""
+        path = f"/crm/v3/associations/{_pair_path(from_type, to_type)}/types"
+        body = self.request("GET", path)
+        return [AssociationType(int(t["id"]), str(t["name"])) for t in body.get("results", [])]
+
+    def batch_read(self, from_type: str, to_type: str, ids: list[str]) -> list[Edge]:
+        """Every association of ``ids`` toward ``to_type``, in input order, complete past 100 per object.
+
+        HubSpot returns results out of input order, omits ids without associations (NO_ASSOCIATIONS_FOUND in a
+        207: no rows), and truncates an object at 100 with a cursor that only the per-object endpoint honours.
+        """
+        if len(ids) > READ_BATCH_LIMIT:
+            msg = f"batch_read takes at most {READ_BATCH_LIMIT} ids, got {len(ids)}"
+            raise ValueError(msg)
+        pair = _pair_path(from_type, to_type)
+        route = f"POST /crm/v3/associations/{pair}/batch/read"
+        body = self.request("POST", f"/crm/v3/associations/{pair}/batch/read",
+                            json_body={"inputs": [{"id": i} for i in ids]})
+        _raise_on_read_errors(body, route)
+        by_id: dict[str, list[Edge]] = {}
+        for result in body.get("results", []):
+            from_id = str(result["from"]["id"])
+            edges = by_id.setdefault(from_id, [])
+            edges += [Edge(from_id, str(t["id"]), str(t["type"])) for t in result.get("to", [])]
+            cursor = _next_after(result)
+            if cursor is not None:
+                edges += self._read_remaining(from_type, from_id, to_type, cursor)
+        return [edge for i in dict.fromkeys(ids) for edge in by_id.get(i, [])]
+
+    def batch_create(self, from_type: str, to_type: str, inputs: list[AssociationInput]) -> list[InputError]:
+        """Create associations; returns the inputs HubSpot refused (207), everything else was written."""
+        return self._batch_write("create", from_type, to_type, inputs)
+
+    def batch_archive(self, from_type: str, to_type: str, inputs: list[AssociationInput]) -> list[InputError]:
+        """Archive associations (absent ones are not an error); returns the inputs HubSpot refused."""
+        return self._batch_write("archive", from_type, to_type, inputs)
+
+    # -- concurrency -----------------------------------------------------------------------------------------
+
+    def map_ordered(self, fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Iterator[R]:
+        """Run ``fn`` over ``items`` on the worker threads, yielding results in input order.
+
+        At most ``ahead`` calls are submitted before their results are taken, so memory stays bounded and
+        ``items`` may be a lazy, endless generator. An exception from ``fn`` is raised at its place in order.
+        """
+        limit = ahead or 2 * self.settings.max_workers
+        pending: deque[Future[R]] = deque()
+        source = iter(items)
+        try:
+            for item in source:
+                pending.append(self._pool.submit(fn, item))
+                while len(pending) >= limit or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    # -- transport -------------------------------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+    ) -> Any:
+        """Send one request under the pacer, retrying what is transient; returns the decoded body or None."""
+        retry = _RetryClock(self.settings)
+        route = f"{method} {path}"
+        refreshed = False
+        while True:
+            token = self.tokens.bearer()
+            outcome = self._attempt(method, path, params, json_body, token, retry.attempts > 0)
+            if isinstance(outcome, _Answer):
+                return outcome.body
+            if outcome.expired_token and self.tokens.can_refresh and not refreshed:
+                self.tokens.refresh_after_expiry(token)
+                refreshed = True
+                continue
+            if outcome.final:
+                raise outcome.error
+            retry.wait_or_raise(outcome, route, self.pacer)
+
+    def _attempt(
+        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, token: Secret,
+        retried: bool,
+    ) -> _Answer | _Failure:
+        route = f"{method} {path}"
+        ticket = self.pacer.acquire()
+        try:
+            response = self._session().request(
+                method, self.base_url + path, params=params,
+                data=None if json_body is None else json.dumps(json_body, separators=(",", ":")),
+                headers={"Authorization": "Bearer " + token.value, "Content-Type": "application/json"},
+                timeout=(10.0, self.settings.timeout),
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.stats.count(None, retried=retried)
+            kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+            return _Failure(HubSpotError(f"{kind}: {type(exc).__name__}", route=route))
+        finally:
+            self.pacer.done(ticket)
+        with response:
+            self.stats.count(response.status_code, retried=retried)
+            self._watch_remaining(response)
+            return _classify(response, route)
+
+    def _watch_remaining(self, response: requests.Response) -> None:
+        remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
+        if remaining is not None and remaining.isdigit():
+            self.pacer.observe_remaining(int(remaining), in_flight_margin=self.settings.max_workers // 2)
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=2, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+        return session
+
+    def _request_token(self, form: dict[str, str]) -> dict[str, Any]:
+        """POST the OAuth refresh; the error text never repeats the form, which holds the secrets."""
+        try:
+            response = self._session().post(f"{self.base_url}/oauth/v1/token", data=form,
+                                            timeout=(10.0, self.settings.timeout))
+        except requests.RequestException as exc:
+            msg = f"could not reach the OAuth token endpoint: {type(exc).__name__}"
+            raise AuthenticationError(msg, category="OAUTH_REFRESH_FAILED") from None
+        with response:
+            body = _decode(response)
+            if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+                reason = body.get("status") if isinstance(body, dict) else None
+                msg = f"OAuth token refresh refused ({reason or response.status_code}): check client_id, " \
+                      "client_secret and refresh_token, or re-authorise the app"
+                raise AuthenticationError(msg, status=response.status_code, category="OAUTH_REFRESH_FAILED")
+            return body
+
+    # -- endpoint helpers ------------------------------------------------------------------------------------
+
+    def _read_remaining(self, from_type: str, from_id: str, to_type: str, after: str) -> list[Edge]:
+        """Follow an object's association paging through the per-object endpoint, to the end."""
+        if not is_object_id(from_id):
+            msg = f"HubSpot returned a non-numeric object id {from_id!r}"
+            raise HubSpotError(msg)
+        from_path, to_path = parse_object_type(from_type).path, parse_object_type(to_type).path
+        path = f"/crm/v3/objects/{from_path}/{from_id}/associations/{to_path}"
+        edges: list[Edge] = []
+        cursor: str | None = after
+        while cursor is not None:
+            body = self.request("GET", path, params={"after": cursor, "limit": PER_OBJECT_PAGE_LIMIT})
+            edges += [Edge(from_id, str(t["id"]), str(t["type"])) for t in body.get("results", [])]
+            cursor = _next_after(body)
+        return edges
+
+    def _batch_write(
+        self, action: str, from_type: str, to_type: str, inputs: list[AssociationInput],
+    ) -> list[InputError]:
+        if len(inputs) > WRITE_BATCH_LIMIT:
+            msg = f"batch {action} takes at most {WRITE_BATCH_LIMIT} inputs, got {len(inputs)}"
+            raise ValueError(msg)
+        if not inputs:
+            return []
+        path = f"/crm/v3/associations/{_pair_path(from_type, to_type)}/batch/{action}"
+        payload = {"inputs": [
+            {"from": {"id": i.from_id}, "to": {"id": i.to_id}, "type": i.type_name} for i in inputs
+        ]}
+        body = self.request("POST", path, json_body=payload)
+        return match_input_errors(body, inputs)
+
+
+# -- response handling (pure functions, unit-tested) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Answer:
+    body: Any
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: HubSpotError
+    final: bool = False
+    expired_token: bool = False
+    wait_at_least: float = 0.0
+
+
+def _classify(response: requests.Response, route: str) -> _Answer | _Failure:
+    status = response.status_code
+    if status in (200, 201, 204, 207):
+        if status == 204 or not response.content:
+            return _Answer(None)
+        body = _decode(response)
+        if body is _MALFORMED:
+            return _Failure(HubSpotError("HubSpot sent a malformed JSON reply", status=status, route=route))
+        return _Answer(body)
+    body = _decode(response)
+    error = HubSpotError.from_body(status, body, route, fallback=response.reason)
+    if status == 401:
+        expired = error.category == "EXPIRED_AUTHENTICATION"
+        return _Failure(_as(AuthenticationError, error), final=True, expired_token=expired)
+    if status == 403:
+        return _Failure(MissingScopesError(error.message, scopes=_scopes(body), **_fields(error)), final=True)
+    if status == 429 and isinstance(body, dict) and body.get("policyName") == "DAILY":
+        return _Failure(_daily_limit(error, response), final=True)
+    if status in RETRY_STATUSES:
+        return _Failure(error, wait_at_least=_retry_after(response, status))
+    return _Failure(error, final=True)
+
+
+_MALFORMED = object()
+
+
+def _decode(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return _MALFORMED
+
+
+def _fields(error: HubSpotError) -> dict[str, Any]:
+    return {"status": error.status, "category": error.category, "sub_category": error.sub_category,
+            "correlation_id": error.correlation_id, "route": error.route}
+
+
+def _as(cls: type[HubSpotError], error: HubSpotError) -> HubSpotError:
+    return cls(error.message, **_fields(error))
+
+
+def _scopes(body: Any) -> tuple[str, ...]:
+    """HubSpot names missing scopes in errors[].context.requiredGranularScopes (or requiredScopes)."""
+    found: list[str] = []
+    for item in (body.get("errors") or []) if isinstance(body, dict) else []:
+        context = item.get("context") or {} if isinstance(item, dict) else {}
+        for key in ("requiredGranularScopes", "requiredScopes", "requiredAllScopes"):
+            found += [str(s) for s in context.get(key) or []]
+    return tuple(dict.fromkeys(found))
+
+
+def _daily_limit(error: HubSpotError, response: requests.Response) -> DailyLimitError:
+    limit = response.headers.get("X-HubSpot-RateLimit-Daily", "?")
+    msg = (
+        f"HubSpot's daily request limit ({limit} requests) is spent: it resets at midnight in the HubSpot "
+        "account's time zone; run again after that (a resumed run continues where this one stopped)"
+    )
+    return DailyLimitError(msg, **_fields(error))
+
+
+def _retry_after(response: requests.Response, status: int) -> float:
+    header = response.headers.get("Retry-After", "")
+    try:
+        wait = float(header)
+    except ValueError:
+        wait = 0.0
+    return max(wait, 2.0 if status == 423 else 0.0)
+
+
+class _RetryClock:
+    """Exponential backoff with full jitter, bounded in attempts and in total wait."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self.attempts = 0
+        self.waited = 0.0
+
+    def wait_or_raise(self, failure: _Failure, route: str, pacer: Pacer) -> None:
+        self.attempts += 1
+        s = self.settings
+        backoff = random.uniform(0, min(s.backoff_max, s.backoff_base * 2 ** self.attempts))  # noqa: S311
+        wait = max(backoff, failure.wait_at_least)
+        if self.attempts >= s.max_attempts or self.waited + wait > s.max_retry_wait:
+            err = failure.error
+            msg = f"gave up after {self.attempts} attempts and {self.waited:.1f}s of waiting: {err.message}"
+            raise RetriesExhaustedError(msg, **_fields(err)) from err
+        if failure.error.status == 429:
+            pacer.hold(wait)  # every thread backs off, not only this one
+        logger.info("retrying %s in %.2fs (attempt %d of %d): %s", route, wait, self.attempts + 1,
+                    s.max_attempts, failure.error.message)
+        self.waited += wait
+        time.sleep(wait)
+
+
+def _next_after(body: Any) -> str | None:
+    after = ((body.get("paging") or {}).get("next") or {}).get("after") if isinstance(body, dict) else None
+    return None if after in (None, "") else str(after)
+
+
+def _pair_path(from_type: str, to_type: str) -> str:
+    return f"{parse_object_type(from_type).path}/{parse_object_type(to_type).path}"
+
+
+def _raise_on_read_errors(body: Any, route: str) -> None:
+    """NO_ASSOCIATIONS_FOUND is data ("no rows"); any other per-input error fails the read."""
+    errors = body.get("errors") or [] if isinstance(body, dict) else []
+    real = [e for e in errors if isinstance(e, dict) and e.get("subCategory") != NO_ASSOCIATIONS]
+    if real:
+        first = real[0]
+        ids = ", ".join(_context_ids(first)) or "?"
+        msg = f"{len(real)} input(s) failed; first, for id(s) {ids}: {first.get('message', 'no message')}"
+        raise BatchReadError(msg, status=207, category=first.get("category"),
+                             sub_category=first.get("subCategory"), route=route)
+
+
+def _context_ids(error: dict[str, Any]) -> list[str]:
+    context = error.get("context") or {}
+    return [str(v) for values in context.values() if isinstance(values, list) for v in values
+            if is_object_id(v)]
+
+
+def match_input_errors(body: Any, inputs: list[AssociationInput]) -> list[InputError]:
+    """Attach each 207 error to the inputs its ``context`` names.
+
+    HubSpot names offending ids in ``context`` under ``fromObjectId``/``toObjectId`` or a bare ``ids`` list;
+    an error whose ids match no input is still returned (input None), so nothing is silently dropped.
+    """
+    errors = body.get("errors") or [] if isinstance(body, dict) else []
+    found: list[InputError] = []
+    for error in errors:
+        if not isinstance(error, dict):
+            continue
+        matched = _inputs_named_by(error.get("context") or {}, inputs)
+        fields = {"category": error.get("category"), "sub_category": error.get("subCategory"),
+                  "message": str(error.get("message") or "rejected by HubSpot"),
+                  "correlation_id": error.get("correlationId")}
+        found += [InputError(i, **fields) for i in matched] or [InputError(None, **fields)]
+    return found
+
+
+def _inputs_named_by(context: dict[str, Any], inputs: list[AssociationInput]) -> list[AssociationInput]:
+    def ids(key: str) -> set[str] | None:
+        values = context.get(key)
+        return {str(v) for v in values} if isinstance(values, list) else None
+
+    from_ids, to_ids, any_ids = ids("fromObjectId"), ids("toObjectId"), ids("ids")
+    if from_ids is None and to_ids is None and any_ids is None:
+        return []
+    return [
+        i for i in inputs
+        if (from_ids is None or i.from_id in from_ids)
+        and (to_ids is None or i.to_id in to_ids)
+        and (any_ids is None or i.from_id in any_ids or i.to_id in any_ids)
+    ]
