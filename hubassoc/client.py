@@ -289,7 +289,7 @@ class HubSpotClient:
     def _watch_remaining(self, response: requests.Response) -> None:
         remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
         if remaining is not None and remaining.isdigit():
-            self.pacer.observe_remaining(int(remaining), in_flight_margin=self.settings.max_workers // 2)
+            self.pacer.observe_remaining(int(remaining))
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -62,11 +62,18 @@ class Pacer:
             self._hold_until = max(self._hold_until, self._clock() + seconds)
             self._changed.notify_all()
 
-    def observe_remaining(self, remaining: int, in_flight_margin: int) -> None:
-        """Slow down when HubSpot's own count (other apps share it) says fewer slots are left than we think."""
-        if remaining > in_flight_margin:
-            return
-        self.hold(self.window / self.budget * (in_flight_margin - remaining + 1))
+    def observe_remaining(self, remaining: int) -> None:
+        """Slow down when HubSpot has fewer slots left than our own ledger leaves us.
+
+        Running at the budget drives ``X-HubSpot-RateLimit-Remaining`` to zero every window by design; only a
+        shortfall beyond our own requests (another app on the account, a lower limit than configured) means
+        someone else is spending the budget, and each missing slot is worth one request interval of waiting.
+        """
+        with self._changed:
+            ours_left = self.budget - len(self._tickets)
+        shortfall = ours_left - remaining
+        if shortfall > 0:
+            self.hold(self.window / self.budget * shortfall)
 
     def _wait_needed(self) -> float:
         now = self._clock()

@@ -1,0 +1,185 @@
+"""The client against the sandbox over real HTTP: exact results, paging, pacing, retries, auth, secrecy."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hubassoc.auth import Credentials
+from hubassoc.client import AssociationInput, ClientSettings, HubSpotClient
+from hubassoc.errors import AuthenticationError, DailyLimitError, MissingScopesError, RetriesExhaustedError
+
+TOKEN = "pat-na1-client-test-secret"
+READ = "POST /crm/v3/associations/contacts/companies/batch/read"
+DEAL_CONTACT_READ = "POST /crm/v3/associations/deals/contacts/batch/read"
+
+
+def make_client(url: str, **settings: Any) -> HubSpotClient:
+    base = {"api_url": url, "backoff_base": 0.01, "backoff_max": 0.2, "max_retry_wait": 30.0}
+    return HubSpotClient(ClientSettings(**{**base, **settings}), Credentials.from_config({"access_token": TOKEN}))
+
+
+def expected_edges(store: Any, from_type: str, to_type: str, ids: list[str]) -> set[tuple[str, str, str]]:
+    wanted = set(ids)
+    return {(r["from_id"], r["to_id"], r["association_type"]) for r in store.records(from_type, to_type)
+            if r["from_id"] in wanted}
+
+
+@pytest.fixture
+def crm(sandbox: Callable[..., Any]) -> Any:
+    """Deals with 0, 1, 100, 101 and 250 contacts: HubSpot truncates batch reads at 100 per object."""
+    box = sandbox(tokens=[TOKEN])
+    store = box.store
+    contacts = list(range(50_000_000_001, 50_000_000_301))
+    store.add_objects("contacts", contacts)
+    deals = {0: 90_000_000_001, 1: 90_000_000_002, 100: 90_000_000_003, 101: 90_000_000_004, 250: 90_000_000_005}
+    store.add_objects("deals", deals.values())
+    deal_to_contact = store.ordinary_type("deals", "contacts").type_id
+    for count, deal in deals.items():
+        for contact in contacts[:count]:
+            store.associate("deals", deal, "contacts", contact, deal_to_contact)
+    box.deals = deals
+    return box
+
+
+def test_batch_read_equals_the_store_whatever_the_input_order(crm: Any) -> None:
+    ids = [str(d) for d in reversed(list(crm.deals.values()))]
+    with make_client(crm.url) as client:
+        edges = client.batch_read("deals", "contacts", ids)
+    assert {(e.from_id, e.to_id, e.type_name) for e in edges} == expected_edges(crm.store, "deals", "contacts", ids)
+    assert len(edges) == 0 + 1 + 100 + 101 + 250
+
+
+def test_object_with_250_associations_comes_back_whole_through_per_object_paging(crm: Any) -> None:
+    deal = str(crm.deals[250])
+    with make_client(crm.url) as client:
+        edges = client.batch_read("deals", "contacts", [deal])
+    assert len({e.to_id for e in edges}) == 250
+    counts = crm.counters()["requests"]
+    assert counts[DEAL_CONTACT_READ] == 1
+    # 100 came with the batch read; the other 150 fit one per-object page of up to 500.
+    assert counts["GET /crm/v3/objects/deals/{id}/associations/contacts"] == 1
+
+
+def test_ids_without_associations_give_no_rows_and_no_error(crm: Any) -> None:
+    """HubSpot answers 207 NO_ASSOCIATIONS_FOUND for them: that is data, not a failure."""
+    with make_client(crm.url) as client:
+        assert client.batch_read("deals", "contacts", [str(crm.deals[0])]) == []
+    assert crm.counters()["statuses"].get("207") or crm.counters()["statuses"].get(207)
+
+
+def test_list_object_ids_pages_by_100_and_yields_every_id(crm: Any) -> None:
+    with make_client(crm.url) as client:
+        pages = list(client.list_object_ids("Contacts"))
+    assert pages[0].after is None
+    assert sum(len(p.ids) for p in pages) == 300
+    assert crm.counters()["requests"]["GET /crm/v3/objects/contacts"] == 3
+
+
+def test_budget_of_20_per_second_is_sustained_near_the_budget_without_429(sandbox: Callable[..., Any]) -> None:
+    """100 concurrent requests, a 1-second window of 20: the sandbox's own clock measures the rate."""
+    box = sandbox(tokens=[TOKEN], rate_limit=20, window_seconds=1.0, seed="demo")
+    with make_client(box.url, requests_per_10s=200, window_seconds=1.0, max_workers=16) as client:
+        results = list(client.map_ordered(lambda _: client.association_types("contacts", "companies"), range(100)))
+    assert len(results) == 100
+    counters = box.counters()
+    assert counters["rate_limited"] == 0
+    times = sorted(e["time"] for e in counters["request_log"] if e["route"].endswith("/types"))
+    # After the first window's allowance of 20, the rest are paced: 80 requests over the span since then.
+    achieved = (len(times) - 20) / (times[-1] - times[0])
+    print(f"achieved {achieved:.1f} requests/s against a budget of 20/s ({achieved / 20:.0%})")
+    assert achieved >= 0.9 * 20
+
+
+def test_429_bursts_and_10_percent_5xx_are_survived_with_exact_results(crm: Any) -> None:
+    crm.configure(fault_5xx=0.10, fault_seed=7)
+    crm.schedule_faults("429", 5)
+    ids = [str(d) for d in crm.deals.values()]
+    with make_client(crm.url, max_attempts=10) as client:
+        runs = [client.batch_read("deals", "contacts", ids) for _ in range(5)]
+        stats = client.stats.snapshot()
+    want = expected_edges(crm.store, "deals", "contacts", ids)
+    assert all({(e.from_id, e.to_id, e.type_name) for e in edges} == want for edges in runs)
+    faults = crm.counters()["faults_injected"]
+    assert sum(faults.values()) >= 5
+    assert stats["retries"] == sum(faults.values())
+
+
+def test_retry_after_is_honoured(sandbox: Callable[..., Any]) -> None:
+    box = sandbox(tokens=[TOKEN], seed="demo", retry_after=1)
+    box.schedule_faults("429", 1)
+    with make_client(box.url, backoff_base=0.0, backoff_max=0.0) as client:
+        client.association_types("contacts", "companies")
+    log = [e for e in box.counters()["request_log"] if e["route"].endswith("/types")]
+    assert [e["status"] for e in log] == [429, 200]
+    assert log[1]["time"] - log[0]["time"] >= 1.0
+
+
+def test_daily_limit_fails_fast_and_says_when_it_resets(sandbox: Callable[..., Any]) -> None:
+    box = sandbox(tokens=[TOKEN], seed="demo")
+    box.schedule_faults("429-daily", 1)
+    with make_client(box.url) as client, pytest.raises(DailyLimitError, match="resets at midnight"):
+        client.association_types("contacts", "companies")
+    assert box.counters()["requests_total"] == 1
+
+
+def test_missing_scope_is_named_and_not_retried(sandbox: Callable[..., Any]) -> None:
+    box = sandbox(tokens=[TOKEN], seed="demo", token_scopes={TOKEN: ["crm.objects.companies.read"]})
+    with make_client(box.url) as client, pytest.raises(MissingScopesError, match=r"crm\.objects\.contacts\.read"):
+        client.association_types("contacts", "companies")
+    assert box.counters()["requests_total"] == 1
+
+
+def test_wrong_token_fails_once_without_a_retry_storm(sandbox: Callable[..., Any]) -> None:
+    box = sandbox(tokens=["another-token"], seed="demo")
+    with make_client(box.url) as client, pytest.raises(AuthenticationError):
+        client.association_types("contacts", "companies")
+    assert box.counters()["requests_total"] == 1
+
+
+def test_oauth_token_is_refreshed_once_when_it_expires_under_concurrency(sandbox: Callable[..., Any]) -> None:
+    box = sandbox(seed="demo", oauth_clients={"cid": "csecret"}, refresh_tokens={"rtoken"})
+    creds = Credentials.from_config({"client_id": "cid", "client_secret": "csecret", "refresh_token": "rtoken"})
+    with HubSpotClient(ClientSettings(api_url=box.url, max_workers=8), creds) as client:
+        client.association_types("contacts", "companies")
+        box.expire_access_tokens()
+        barrier = threading.Barrier(8)
+
+        def call(_: int) -> int:
+            barrier.wait()
+            return len(client.association_types("contacts", "companies"))
+
+        assert len(list(client.map_ordered(call, range(8)))) == 8
+    assert box.counters()["oauth_refreshes"] == 2  # the first token, then one refresh for all eight threads
+
+
+def test_create_and_archive_write_the_store_and_report_refused_inputs(crm: Any) -> None:
+    contact, deal = "50000000299", str(crm.deals[0])
+    inputs = [AssociationInput(deal, contact, "deal_to_contact"), AssociationInput(deal, "123", "deal_to_contact")]
+    with make_client(crm.url) as client:
+        refused = client.batch_create("deals", "contacts", inputs)
+        assert [e.input for e in refused] == [inputs[1]]
+        assert expected_edges(crm.store, "deals", "contacts", [deal]) == {(deal, contact, "deal_to_contact")}
+        assert client.batch_archive("deals", "contacts", inputs[:1]) == []
+    assert expected_edges(crm.store, "deals", "contacts", [deal]) == set()
+
+
+def test_token_never_appears_in_logs_or_errors(sandbox: Callable[..., Any], caplog: pytest.LogCaptureFixture,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    box = sandbox(tokens=[TOKEN], seed="demo", fault_5xx=0.5, fault_seed=3)
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    with make_client(box.url, max_attempts=2) as client:
+        for _ in range(10):
+            try:
+                client.association_types("contacts", "companies")
+            except RetriesExhaustedError as exc:
+                texts += [str(exc), repr(exc)]
+        texts.append(repr(client.tokens.bearer()))
+    out = capsys.readouterr()
+    texts += [caplog.text, out.out, out.err, str(box.counters())]
+    assert all(TOKEN not in text for text in texts)
