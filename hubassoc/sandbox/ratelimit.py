@@ -1,0 +1,104 @@
+"""HubSpot's request budgets: a rolling window (ten-secondly by default) and a daily total.
+
+Only accepted requests use budget; whether rejected ones do is undocumented, so ``count_rejected`` decides.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hubassoc.sandbox.config import SandboxConfig
+from hubassoc.sandbox.wire import Response, correlation_id
+
+TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
+DAILY = "DAILY"
+UNLIMITED_DAILY_REPORTED = 1_000_000  # the headers need a number when daily_limit is None: HubSpot's top tier
+_MESSAGES = {
+    TEN_SECONDLY: "You have reached your ten_secondly_rolling limit.",
+    DAILY: "You have reached your daily limit.",
+}
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The limiter's verdict on one request: ``policy`` is the exhausted one (None: admitted)."""
+
+    policy: str | None
+    stamp: float
+    headers: dict[str, str]
+
+
+class RateLimiter:
+    """Rolling window of accepted request times plus a daily count, both behind one lock."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window: deque[float] = deque()
+        self._daily = 0
+
+    def reset(self) -> None:
+        """Forget every request: a fresh window and a fresh day."""
+        with self._lock:
+            self._window.clear()
+            self._daily = 0
+
+    def admit(self, config: SandboxConfig) -> Admission:
+        """Check both budgets and, when admitted (or ``count_rejected``), spend one request of each."""
+        with self._lock:
+            now = self._clock()
+            self._prune(config, now)
+            policy = self._exhausted(config)
+            if policy is None or config.count_rejected:
+                self._spend(now)
+            return Admission(policy, now, self._headers(config))
+
+    def refund(self, admission: Admission) -> None:
+        """Give back what an admitted request spent (it was answered with an injected rejection)."""
+        with self._lock:
+            if admission.stamp in self._window:
+                self._window.remove(admission.stamp)
+                self._daily = max(0, self._daily - 1)
+
+    def headers(self, config: SandboxConfig) -> dict[str, str]:
+        """The rate-limit headers as they stand, without spending anything."""
+        with self._lock:
+            self._prune(config, self._clock())
+            return self._headers(config)
+
+    def _prune(self, config: SandboxConfig, now: float) -> None:
+        while self._window and self._window[0] <= now - config.window_seconds:
+            self._window.popleft()
+
+    def _exhausted(self, config: SandboxConfig) -> str | None:
+        if config.daily_limit is not None and self._daily >= config.daily_limit:
+            return DAILY
+        return TEN_SECONDLY if len(self._window) >= config.rate_limit else None
+
+    def _spend(self, now: float) -> None:
+        self._window.append(now)
+        self._daily += 1
+
+    def _headers(self, config: SandboxConfig) -> dict[str, str]:
+        daily = UNLIMITED_DAILY_REPORTED if config.daily_limit is None else config.daily_limit
+        return {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(round(config.window_seconds * 1000)),
+            "X-HubSpot-RateLimit-Max": str(config.rate_limit),
+            "X-HubSpot-RateLimit-Remaining": str(max(0, config.rate_limit - len(self._window))),
+            "X-HubSpot-RateLimit-Daily": str(daily),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, daily - self._daily)),
+        }
+
+
+def rate_limited(policy: str, config: SandboxConfig) -> Response:
+    """HubSpot's 429 body for a policy, with Retry-After when the ``retry_after`` knob is set."""
+    body = {
+        "status": "error", "message": _MESSAGES[policy], "errorType": "RATE_LIMIT",
+        "correlationId": correlation_id(), "policyName": policy, "requestId": correlation_id(),
+    }
+    headers = {} if config.retry_after is None else {"Retry-After": f"{config.retry_after:g}"}
+    return Response(429, body, headers)

@@ -1,0 +1,34 @@
+"""Fixtures shared by every test package: a real sandbox HubSpot server on a free loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from hubassoc.sandbox import Sandbox, SandboxConfig, SeedSpec, Store, preset, seed_store
+
+SandboxFactory = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxFactory]:
+    """``sandbox(seed=None, store=None, **knobs)``: a started Sandbox, stopped at teardown.
+
+    ``seed`` is a SeedSpec or a preset name ("demo", "empty"); ``knobs`` are SandboxConfig fields.
+    """
+    started: list[Sandbox] = []
+
+    def start(seed: SeedSpec | str | None = None, store: Store | None = None, **knobs: Any) -> Sandbox:
+        store = store if store is not None else Store()
+        if seed is not None:
+            seed_store(store, preset(seed) if isinstance(seed, str) else seed)
+        box = Sandbox(SandboxConfig(**knobs), store)
+        started.append(box)
+        box.start()
+        return box
+
+    yield start
+    for box in started:
+        box.stop()
