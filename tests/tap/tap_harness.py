@@ -1,0 +1,141 @@
+"""Running tap-hubassoc against the sandbox, and the CRM shape the issue asks for, built by hand.
+
+Expected values come from the sandbox's store (what "HubSpot" holds) filtered by HubSpot's documented v3
+behaviour, never from the tap's own code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hubassoc.objects import parse_object_type
+from hubassoc.sandbox import Store
+from tap_hubassoc.tap import TapHubAssoc
+
+TAP = Path(sys.executable).with_name("tap-hubassoc")
+TOKEN = "sandbox-token"
+PER_OBJECT_PAGE = 500  # the client follows >100 objects through the per-object endpoint, 500 a page
+V3_BATCH_READ_ENTRIES = 100  # v3 batch read returns an object's first 100 associations
+
+
+def base_config(url: str, **settings: Any) -> dict[str, Any]:
+    """A tap config for a sandbox; fast pacing unless a test says otherwise."""
+    return {"access_token": TOKEN, "api_url": url, "requests_per_10s": 1000, **settings}
+
+
+@dataclass
+class TapRun:
+    """One tap run's Singer messages and stderr."""
+
+    returncode: int
+    messages: list[dict[str, Any]]
+    stderr: str = ""
+
+    def records(self, stream: str = "associations") -> list[dict[str, Any]]:
+        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
+
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+
+def write_json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value))
+    return path
+
+
+def run_cli(tmp_path: Path, config: dict[str, Any], *args: str, state: dict[str, Any] | None = None) -> TapRun:
+    """Run the real ``tap-hubassoc`` executable and parse what it printed."""
+    command = [str(TAP), "--config", str(write_json(tmp_path / "config.json", config)), *args]
+    if state is not None:
+        command += ["--state", str(write_json(tmp_path / "state.json", state))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return TapRun(done.returncode, parse_messages(done.stdout.splitlines()), done.stderr)
+
+
+def parse_messages(lines: Iterable[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines if line.strip().startswith("{")]
+
+
+def sync_in_process(config: dict[str, Any], state: dict[str, Any] | None = None) -> TapRun:
+    """A full sync through the SDK in this process (faster than the CLI where the CLI is not the point)."""
+    out = io.StringIO()
+    tap = TapHubAssoc(config=config, state=state or {})
+    try:
+        with contextlib.redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        tap.close()
+    return TapRun(0, parse_messages(out.getvalue().splitlines()))
+
+
+def row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """A record as a hashable row of every field, so comparisons cover all of them."""
+    return tuple(sorted(record.items()))
+
+
+def v3_records(store: Store, from_type: str, to_type: str) -> list[dict[str, Any]]:
+    """What v3 batch read exposes of a pair: everything, except toward companies only the primary company.
+
+    (hubspot-associations-api.md: "Toward companies v3 returns only the primary company.") v3 names a type
+    but carries no label, so ``association_label`` is null where the store (v4's view) has one.
+    """
+    records = [{**r, "association_label": None} for r in store.records(from_type, to_type)]
+    primary = store.primary_type(from_type, to_type)
+    if parse_object_type(to_type).name != "companies" or primary is None:
+        return records
+    primaries = {(r["from_id"], r["to_id"]) for r in records if r["association_type_id"] == primary.type_id}
+    return [r for r in records if (r["from_id"], r["to_id"]) in primaries]
+
+
+def extra_pages(store: Store, from_type: str, to_type: str) -> int:
+    """Per-object requests a full read needs: objects past 100 entries continue 500 at a time."""
+    per_object: dict[str, int] = {}
+    for record in v3_records(store, from_type, to_type):
+        per_object[record["from_id"]] = per_object.get(record["from_id"], 0) + 1
+    return sum(math.ceil((n - V3_BATCH_READ_ENTRIES) / PER_OBJECT_PAGE)
+               for n in per_object.values() if n > V3_BATCH_READ_ENTRIES)
+
+
+# -- the CRM of the issue: objects with 0, 1, 100, 101 and 250 associations, a custom label, primary companies --
+
+CONTACTS = [10_000_000_001 + 7 * i for i in range(230)]  # 3 listing pages; ids beyond 32 bits, with gaps
+DEALS = [20_000_000_001 + 3 * i for i in range(300)]
+COMPANIES = [30_000_000_001 + i for i in range(20)]
+TICKETS = [40_000_000_001 + i for i in range(10)]
+DEALS_PER_CONTACT = {0: 0, 1: 1, 2: 100, 3: 101, 4: 250}  # contact index -> deals; the rest get i % 3
+CONTACTS_OF_BIG_COMPANY = 130  # companies[0]: more than 100 contacts, seen from the company side
+
+
+def build_crm() -> Store:
+    """The CRM the tap must read exactly (contact 0 has no associations at all)."""
+    store = Store()
+    for kind, ids in (("contacts", CONTACTS), ("deals", DEALS), ("companies", COMPANIES), ("tickets", TICKETS)):
+        store.add_objects(kind, ids)
+    billing, _ = store.add_label("contacts", "companies", "Billing contact")
+    primary = store.primary_type("contacts", "companies")
+    assert primary is not None
+    for i, contact in enumerate(CONTACTS[1:], start=1):
+        for deal in DEALS[:DEALS_PER_CONTACT.get(i, i % 3)]:
+            store.associate("contacts", contact, "deals", deal)
+        if i % 4:
+            store.associate("contacts", contact, "companies", COMPANIES[i % 20], primary.type_id)
+            if i % 6 == 0:
+                store.associate("contacts", contact, "companies", COMPANIES[i % 20], billing)  # visible in v3
+        if i % 5 == 0:
+            other = COMPANIES[(i + 1) % 20]  # not the primary: v3 hides it, label or not
+            store.associate("contacts", contact, "companies", other)
+            store.associate("contacts", contact, "companies", other, billing)
+        if i % 7 == 1:
+            store.associate("contacts", contact, "tickets", TICKETS[i % 10])
+    for contact in CONTACTS[-CONTACTS_OF_BIG_COMPANY:]:
+        store.associate("companies", COMPANIES[0], "contacts", contact)
+    return store
