@@ -1,0 +1,85 @@
+"""The target's own settings (the connection settings are shared with the tap, in hubassoc.settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from singer_sdk import typing as th
+
+from hubassoc.client import WRITE_BATCH_LIMIT
+from hubassoc.writer import ACTIONS, Action
+
+DEFAULT_DEAD_LETTER_PATH = "hubassoc-rejected.jsonl"
+DEFAULT_MAX_WORKERS = 8  # hubassoc.settings' default for max_workers
+
+TARGET_PROPERTIES = th.PropertiesList(
+    th.Property(
+        "stream_actions",
+        th.ObjectType(additional_properties=th.StringType(allowed_values=list(ACTIONS))),
+        description="What each stream's records mean, by stream name: \"create\" or \"archive\". Streams not "
+        "named use default_action. A record with a non-null _sdc_deleted_at is archived whatever its stream says.",
+    ),
+    th.Property(
+        "default_action", th.StringType(allowed_values=list(ACTIONS)), default="create",
+        description="The action for streams not named in stream_actions.",
+    ),
+    th.Property(
+        "batch_size_rows", th.IntegerType(minimum=1, maximum=WRITE_BATCH_LIMIT), default=WRITE_BATCH_LIMIT,
+        description="Inputs per HubSpot batch call, per (pair, action); HubSpot takes at most 2000. Up to "
+        "batch_size_rows x max_workers records are buffered, then every batch goes out concurrently and a STATE "
+        "message follows.",
+    ),
+    th.Property(
+        "dead_letter_path", th.StringType, default=DEFAULT_DEAD_LETTER_PATH,
+        description="JSON-lines file (appended to) for every rejected record: the record, its stream, the "
+        "reason, and HubSpot's category, message and correlationId where it gave them. Relative paths are "
+        "relative to the working directory.",
+    ),
+    th.Property(
+        "max_rejected_records", th.IntegerType(minimum=0), default=0,
+        description="The run exits non-zero when more records than this were rejected (after writing "
+        "everything else and emitting the final STATE).",
+    ),
+    th.Property(
+        "dry_run", th.BooleanType, default=False,
+        description="Validate and resolve every record (reading association types is allowed) and log what "
+        "would be created and archived per pair, without calling any write endpoint. Invalid records still go "
+        "to the dead-letter file and count against max_rejected_records.",
+    ),
+    th.Property(
+        "add_record_metadata", th.BooleanType, default=False,
+        description="Keep the SDK's _sdc_* metadata fields on dead-letter records. Archiving by "
+        "_sdc_deleted_at works whether this is on or off.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """The target's settings, read once from a validated config (defaults repeated for unvalidated ones)."""
+
+    stream_actions: Mapping[str, Action] = field(default_factory=dict)
+    default_action: Action = "create"
+    batch_size_rows: int = WRITE_BATCH_LIMIT
+    max_workers: int = DEFAULT_MAX_WORKERS
+    dead_letter_path: str = DEFAULT_DEAD_LETTER_PATH
+    max_rejected_records: int = 0
+    dry_run: bool = False
+    add_record_metadata: bool = False
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
+        """Pick the target's settings out of the plugin config, ignoring the rest."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in config.items() if k in names and v is not None})
+
+    def action_for(self, stream_name: str) -> Action:
+        """The action a stream's records ask for (a non-null _sdc_deleted_at overrides it per record)."""
+        return self.stream_actions.get(stream_name, self.default_action)
+
+    @property
+    def buffer_limit(self) -> int:
+        """Records buffered before a flush: enough for every worker to carry a full batch at once."""
+        return self.batch_size_rows * self.max_workers

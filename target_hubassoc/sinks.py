@@ -1,0 +1,98 @@
+"""One thin sink per stream: every record goes to the run's one shared writer, which does the HubSpot work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
+from singer_sdk.sinks import BatchSink
+from typing_extensions import override
+
+from hubassoc.writer import Action, AssociationWriter
+from target_hubassoc.settings import TargetSettings
+
+if TYPE_CHECKING:
+    from singer_sdk import Target
+
+DELETED_AT = "_sdc_deleted_at"
+SDC_PREFIX = "_sdc_"
+
+
+class WriterOwner(Protocol):
+    """What a sink needs from its target: the shared writer and the settings."""
+
+    writer: AssociationWriter
+    settings: TargetSettings
+
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+        """Drain every sink, then emit the latest STATE."""
+
+
+class AssociationSink(BatchSink):
+    """Hands each record, with its stream and action, to the shared writer; a drain flushes that writer.
+
+    The writer is shared by all streams so that, for one association, the last record wins across streams.
+    """
+
+    def __init__(
+        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None,
+    ) -> None:
+        owner = cast("WriterOwner", target)
+        self.writer = owner.writer
+        self.settings = owner.settings
+        self._drain_target = owner.drain_all
+        super().__init__(target, stream_name, schema, key_properties)
+
+    @property
+    @override
+    def include_sdc_metadata_properties(self) -> bool:
+        """Always on, so ``_sdc_deleted_at`` reaches ``process_record`` whatever ``add_record_metadata`` says.
+
+        With it off the SDK strips every ``_sdc_*`` field before any sink hook sees the record; the setting
+        only decides whether the metadata stays on dead-letter records (see ``_as_received``).
+        """
+        return True
+
+    @property
+    @override
+    def datetime_error_treatment(self) -> DatetimeErrorTreatmentEnum:
+        """An unparseable ``_sdc_deleted_at`` is still non-null (so: archive); stopping the run would be worse."""
+        return DatetimeErrorTreatmentEnum.MAX
+
+    @property
+    @override
+    def max_size(self) -> int:
+        """Enough records for every worker to carry a full batch, so the batches go out concurrently."""
+        return self.settings.buffer_limit
+
+    @override
+    def get_validator(self) -> None:
+        """No JSON-schema validation: the writer checks what HubSpot needs and dead-letters the rest.
+
+        Other fields are ignored, so a record that breaks its stream's schema elsewhere is still written, and
+        one that cannot be written (a missing id, say) is rejected alone instead of stopping the run.
+        """
+        return
+
+    @override
+    def process_record(self, record: dict, context: dict) -> None:
+        """Give the record to the writer; when the shared buffer is full, drain everything (and emit STATE)."""
+        deleted = record.get(DELETED_AT) is not None
+        action: Action = "archive" if deleted else self.settings.action_for(self.stream_name)
+        self.writer.add(self._as_received(record, deleted=deleted), self.stream_name, action)
+        if self.writer.buffered >= self.max_size:
+            # drain_all, not the SDK's drain of this one sink: the flush covers every stream, so the latest
+            # STATE is safe to emit right after it, which gives a checkpoint per flush.
+            self._drain_target()
+
+    @override
+    def process_batch(self, context: dict) -> None:
+        """Flush the shared writer: the first sink drained writes every stream's records, the others none."""
+        self.writer.flush()
+
+    def _as_received(self, record: dict[str, Any], *, deleted: bool) -> dict[str, Any]:
+        """The record as it came in, for dead letters: SDK metadata only when ``add_record_metadata`` is on."""
+        if self.settings.add_record_metadata:
+            return record
+        return {k: v for k, v in record.items() if not k.startswith(SDC_PREFIX) or (k == DELETED_AT and deleted)}
