@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from hubassoc.client import HubSpotClient
-from hubassoc.objects import HUBSPOT_DEFINED_TYPE_IDS, ObjectType, default_types, ordinary_type
+from hubassoc.objects import ObjectType, default_types, ordinary_type
 
 
 class UnknownAssociationTypeError(ValueError):
@@ -19,7 +19,7 @@ class ResolvedType:
 
     type_id: int
     name: str
-    category: str
+    category: str | None
 
 
 class PairTypes:
@@ -28,7 +28,7 @@ class PairTypes:
     def __init__(self, from_type: ObjectType, to_type: ObjectType, listed: list[tuple[int, str]]) -> None:
         self.from_type = from_type
         self.to_type = to_type
-        defaults = {t.type_id for t in default_types(from_type, to_type)} or HUBSPOT_DEFINED_TYPE_IDS
+        defaults = {t.type_id for t in default_types(from_type, to_type)}
         self.types = [ResolvedType(i, n, _category(i, defaults)) for i, n in listed]
         self._by_id = {t.type_id: t for t in self.types}
         self._by_name = {t.name.lower(): t for t in self.types}
@@ -52,20 +52,24 @@ class PairTypes:
         default = ordinary_type(self.from_type, self.to_type)
         if default is not None and default.type_id in self._by_id:
             return self._by_id[default.type_id]
-        defined = [t for t in self.types if t.category == "HUBSPOT_DEFINED" and "unlabeled" in t.name]
-        defined = defined or [t for t in self.types if t.category == "HUBSPOT_DEFINED"]
-        if len(defined) != 1:
-            msg = f"{self.from_type}->{self.to_type} has no single ordinary type: give association_type_id"
-            raise UnknownAssociationTypeError(msg)
-        return defined[0]
+        if default is None and len(self.types) == 1:
+            return self.types[0]  # a pair HubSpot defines one type for (custom objects): no choice to make
+        msg = f"{self.from_type}->{self.to_type} has no single ordinary type: give association_type_id"
+        raise UnknownAssociationTypeError(msg)
 
     def _unknown(self, what: str) -> str:
         have = ", ".join(f"{t.type_id} ({t.name})" for t in self.types) or "none"
         return f"{what} is not a {self.from_type}->{self.to_type} association type here; it has: {have}"
 
 
-def _category(type_id: int, defaults: set[int] | frozenset[int]) -> str:
-    # v3 lists no category: a pair's default ids are the same in every account; any other id is a custom label.
+def _category(type_id: int, defaults: set[int]) -> str | None:
+    """v3 lists no category: a pair's default ids are the same in every account, so any other is a label.
+
+    For pairs whose defaults are not known here (custom objects) the category is unknown, and says so (null)
+    rather than guessing.
+    """
+    if not defaults:
+        return None
     return "HUBSPOT_DEFINED" if type_id in defaults else "USER_DEFINED"
 
 
