@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,meltano]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m hubassoc.demo
+	$(BIN)/python -m demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .
