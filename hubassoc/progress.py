@@ -64,14 +64,17 @@ class RequestRate:
         self._last = (clock(), client.stats.snapshot()["requests"])
 
     def describe(self) -> str:
-        """``requests 1234 (98 per 10 s, budget 100), 429s 0``: the rate since the previous call."""
+        """``requests 1234 (98 in the last 10.0 s, budget 100 per 10 s), 429s 0``: counted, not extrapolated.
+
+        A rate scaled up from a short interval reads as a broken budget (33 requests in 0.2 s is within the
+        first window's allowance, not "1650 per 10 s"), so the line says what was counted over what time.
+        """
         stats = self._client.stats.snapshot()
         now = self._clock()
         with self._lock:
             then, before = self._last
             self._last = (now, stats["requests"])
-        elapsed = now - then
-        per_10s = (stats["requests"] - before) * 10.0 / elapsed if elapsed > 0 else 0.0
+        recent = stats["requests"] - before
         budget = self._client.settings.requests_per_10s
-        return (f"requests {stats['requests']} ({per_10s:.0f} per 10 s, budget {budget}), "
+        return (f"requests {stats['requests']} ({recent} in the last {now - then:.1f} s, budget {budget} per 10 s), "
                 f"429s {stats['rate_limited']}")

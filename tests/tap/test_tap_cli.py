@@ -62,8 +62,9 @@ def test_progress_lines_every_interval_per_active_pair(tmp_path: Path) -> None:
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=40), build_crm()) as box:
         run = run_cli(tmp_path, base_config(box.url, associations=PAIRS, batch_size=100, progress_interval=0.1))
     assert run.returncode == 0, run.stderr
-    pattern = re.compile(r"associations (contacts->companies|contacts->deals): \d+ ids listed, \d+ read, \d+ records "
-                         r"\(\d+ records/s\); requests \d+ \(\d+ per 10 s, budget 1000\), 429s \d+")
+    pattern = re.compile(r"associations (contacts->companies|contacts->deals): \d+ ids listed, \d+ read, "
+                         r"\d+ records \(\d+ records/s\); "
+                         r"requests \d+ \(\d+ in the last [\d.]+ s, budget 1000 per 10 s\), 429s \d+")
     seen = {m.group(1) for m in map(pattern.search, run.stderr.splitlines()) if m}
     assert seen == {"contacts->companies", "contacts->deals"}
 

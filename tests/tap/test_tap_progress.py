@@ -42,9 +42,9 @@ def test_lines_name_each_pair_with_counts_rate_budget_and_429s() -> None:
         summary = progress.summary(rate)
     assert lines == [
         "associations contacts->companies: 1000 ids listed, 0 read, 0 records (0 records/s); "
-        "requests 3 (3 per 10 s, budget 150), 429s 1",
+        "requests 3 (3 in the last 10.0 s, budget 150 per 10 s), 429s 1",
         "associations contacts->deals: 1000 ids listed, 1000 read, 2500 records (250 records/s); "
-        "requests 3 (3 per 10 s, budget 150), 429s 1",
+        "requests 3 (3 in the last 10.0 s, budget 150 per 10 s), 429s 1",
     ]
     assert summary[1] == ("associations contacts->deals finished: 1000 ids read, 2500 records in 20.0 s "
-                          "(125 records/s); run so far: requests 3 (0 per 10 s, budget 150), 429s 1")
+                          "(125 records/s); run so far: requests 3 (0 in the last 10.0 s, budget 150 per 10 s), 429s 1")
