@@ -6,6 +6,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
+from hubassoc.api_version import API_VERSIONS, DEFAULT_API_VERSION
 from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
 
@@ -45,6 +46,13 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         description="Seconds one request may spend waiting between retries before the run fails.",
     ),
     th.Property("timeout", th.NumberType(minimum=1), default=60, description="Seconds to wait for one reply."),
+    th.Property(
+        "api_version", th.StringType(allowed_values=list(API_VERSIONS)), default=DEFAULT_API_VERSION,
+        description="Associations API: v3 (names only; toward companies only the primary company; unsupported "
+        "by HubSpot from September 2027), v4 (every association with its labels; unsupported from 2027-03-30) "
+        "or 2026-03 (v4's shapes under /crm/associations/2026-03, the long-lived one). With v4 and 2026-03 no "
+        "v3 associations endpoint is called. See the README for what a record without a type means in each.",
+    ),
 )
 
 

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from hubassoc.client import HubSpotClient
+from hubassoc.errors import quoted
 from hubassoc.objects import ObjectType, default_types, ordinary_type
 
 
@@ -20,6 +21,7 @@ class ResolvedType:
     type_id: int
     name: str
     category: str | None
+    label: str | None = None  # v3 lists no labels
 
 
 class PairTypes:
@@ -44,7 +46,7 @@ class PairTypes:
         """Resolve a v3 name such as contact_to_company_unlabeled or billing_contact."""
         found = self._by_name.get(name.strip().lower())
         if found is None:
-            raise UnknownAssociationTypeError(self._unknown(f"type {name!r}"))
+            raise UnknownAssociationTypeError(self._unknown(f"type {quoted(name)}"))
         return found
 
     def ordinary(self) -> ResolvedType:

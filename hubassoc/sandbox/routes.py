@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from hubassoc.objects import ObjectType, UnknownObjectTypeError, parse_object_type
+from hubassoc.sandbox import v4_routes
 
 LIST_OBJECTS = "list_objects"
 LIST_TYPES = "list_types"
@@ -26,8 +27,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     BATCH_CREATE: ("POST", "/crm/v3/associations/{from}/{to}/batch/create"),
     BATCH_ARCHIVE: ("POST", "/crm/v3/associations/{from}/{to}/batch/archive"),
     OBJECT_ASSOCIATIONS: ("GET", "/crm/v3/objects/{from}/{id}/associations/{to}"),
+    **v4_routes.TEMPLATES,  # v4 and 2026-03: same kinds, one set per path prefix
 }
-WRITES = frozenset({BATCH_CREATE, BATCH_ARCHIVE})
+WRITES = frozenset({BATCH_CREATE, BATCH_ARCHIVE}) | v4_routes.WRITES
 
 
 def _pattern(template: str) -> re.Pattern[str]:
