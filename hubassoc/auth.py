@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,8 @@ from urllib.parse import urlsplit
 from hubassoc.errors import AuthenticationError
 
 REFRESH_MARGIN_SECONDS = 120  # refresh this long before HubSpot's expiry, so no request carries a dead token
+_PLAIN_NETLOC = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")  # host[:port], nothing else
+_UNSAFE = re.compile(r"[\\\s@\x00-\x1f\x7f]")  # characters URL parsers read differently
 
 
 class Secret(str):
@@ -36,8 +39,16 @@ class Secret(str):
 
 
 def validate_api_url(url: str) -> str:
-    """Refuse to send a token in clear text: plain http is allowed only to a loopback host (the sandbox)."""
+    """Refuse to send a token in clear text: plain http is allowed only to a loopback host (the sandbox).
+
+    Only ``scheme://host[:port][/path]`` is accepted. URL parsers disagree on anything more: urllib3 sends
+    ``http://evil.com<backslash>@127.0.0.1`` to evil.com while urlsplit reads host 127.0.0.1, so user info, a
+    backslash, whitespace, a query or a fragment is refused rather than trusted to one parser's reading.
+    """
     parts = urlsplit(url.strip())
+    if not _PLAIN_NETLOC.match(parts.netloc) or parts.query or parts.fragment or _UNSAFE.search(url.strip()):
+        msg = "api_url refused: write it as https://host[:port][/path], without user info, query or fragment"
+        raise ValueError(msg)
     host = parts.hostname or ""
     if parts.scheme == "https" and host:
         return url.strip().rstrip("/")
@@ -107,6 +118,7 @@ class TokenSource:
         self._token: Secret | None = credentials.access_token
         self._refresh_token = credentials.refresh_token
         self._expires_at = float("inf") if credentials.access_token else 0.0
+        self._refused: AuthenticationError | None = None
         self.refreshes = 0
 
     @property
@@ -136,12 +148,20 @@ class TokenSource:
         assert creds.client_id
         assert creds.client_secret
         assert self._refresh_token
-        body = self._request_token({
-            "grant_type": "refresh_token",
-            "client_id": creds.client_id,
-            "client_secret": creds.client_secret.value,
-            "refresh_token": self._refresh_token.value,
-        })
+        if self._refused is not None:  # HubSpot answered no to this refresh token: every thread hears that answer
+            refused = self._refused
+            raise AuthenticationError(refused.message, status=refused.status, category=refused.category)
+        try:
+            body = self._request_token({
+                "grant_type": "refresh_token",
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret.value,
+                "refresh_token": self._refresh_token.value,
+            })
+        except AuthenticationError as exc:
+            if exc.status is not None:  # refused, not unreachable: asking again would be refused again
+                self._refused = exc
+            raise
         self._token = Secret(body["access_token"])
         if body.get("refresh_token"):
             self._refresh_token = Secret(body["refresh_token"])  # HubSpot may rotate it: keep the new one

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,21 @@ class DeadLetter:
     correlation_id: str | None = None
 
     def to_line(self, rejected_at: str) -> str:
-        """The JSON line for the file: the record as received, the reason and HubSpot's category/message."""
+        """The JSON line for the file: the record as received, the reason and HubSpot's category/message.
+
+        A NaN or Infinity in the record (Python's JSON reader accepts them) is written as text, so that every
+        line of the file stays JSON.
+        """
+        try:
+            return self._dumps(self.record, rejected_at)
+        except ValueError:
+            return self._dumps(_finite(self.record), rejected_at)
+
+    def _dumps(self, record: Any, rejected_at: str) -> str:
         return json.dumps(
             {
                 "stream": self.stream,
-                "record": self.record,
+                "record": record,
                 "reason": self.reason,
                 "action": self.action,
                 "category": self.category,
@@ -42,6 +53,7 @@ class DeadLetter:
                 "rejected_at": rejected_at,
             },
             ensure_ascii=False,
+            allow_nan=False,
             default=_json_default,
         )
 
@@ -64,7 +76,9 @@ class DeadLetterFile:
         with self._lock:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("a", encoding="utf-8")
+                # backslashreplace: a lone surrogate (JSON allows "\ud800") is written as that same escape,
+                # which reads back as the value the record held, instead of failing the write.
+                self._file = self.path.open("a", encoding="utf-8", errors="backslashreplace")
             self._file.write(text)
             self._file.flush()
             self.count += len(letters)
@@ -82,5 +96,18 @@ def _json_default(value: object) -> Any:
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return str(value)  # NaN and Infinity are not JSON: keep the text, not an invalid line
         return int(value) if value == value.to_integral_value() else float(value)
     return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every float that JSON cannot hold (NaN, Infinity) replaced by its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

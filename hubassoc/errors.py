@@ -82,3 +82,12 @@ class BatchReadError(HubSpotError):
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+QUOTED_CHARS = 60
+
+
+def quoted(value: object) -> str:
+    """A value as repr for a message, cut to its start: a 10 MB id must not make a 10 MB reason or log line."""
+    text = repr(value)
+    return text if len(text) <= QUOTED_CHARS else f"{text[:QUOTED_CHARS]}... ({len(text)} characters)"

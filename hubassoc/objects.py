@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hubassoc.errors import quoted
+
 # canonical name -> HubSpot object type id (hubspot-associations-api.md, "Object types").
 OBJECT_TYPE_IDS: dict[str, str] = {
     "contacts": "0-1",
@@ -87,7 +89,7 @@ def parse_object_type(spelling: object) -> ObjectType:
     if name is None:
         accepted = ", ".join(sorted(OBJECT_TYPE_IDS))
         msg = (
-            f"unknown object type {spelling!r}: use one of {accepted} (singular or plural, any case), "
+            f"unknown object type {quoted(spelling)}: use one of {accepted} (singular or plural, any case), "
             "a HubSpot type id such as 0-1, or a custom object id such as 2-123456"
         )
         raise UnknownObjectTypeError(msg)

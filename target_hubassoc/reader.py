@@ -1,35 +1,53 @@
-"""A Singer reader that knows which input line it is on, so a run that stops can name the line that stopped it."""
+"""A Singer reader that knows which input line it is on, so a run that stops can name the line that stopped it.
+
+It also says briefly what is wrong with a line that is not a Singer message (not UTF-8, not JSON, not an
+object, an unknown type, a RECORD whose record is not an object), quoting only the start of the line: the
+SDK's own messages repeat the whole line, which for a 10 MB line is 10 MB of log.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
-from singer_sdk.io_base import SingerReader
+from singer_sdk.io_base import SingerMessageType, SingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.singerlib.json import deserialize_json
 from typing_extensions import override
 
 logger = logging.getLogger("target-hubassoc")
 
 FailureHook = Callable[[BaseException, str], None]
+MESSAGE_TYPES = frozenset(kind.value for kind in SingerMessageType)
+EXCERPT_CHARS = 80
 
 
 class NumberedSingerReader(SingerReader):
-    """The SDK's reader, counting lines; ``on_failure`` hears of any error with the line it happened on."""
+    """The SDK's reader, counting lines; ``on_failure`` hears of any error with the line it happened on.
+
+    ``busy`` is True while the line just read is being processed (a flush included), and ``after_line``, when
+    set, runs once that is done: a termination signal waits for it (see target_hubassoc.termination).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.line_number = 0
         self.on_failure: FailureHook | None = None
+        self.busy = False
+        self.after_line: Callable[[], None] | None = None
 
     @override
     def process_lines(
         self, file_input: IO[str] | None, callbacks: dict[str, Callable[[dict], None]],
     ) -> Counter[str]:
         """Process every line as the SDK does; a failure is reported with its line number, then re-raised."""
+        source = file_input or self.default_input
+        lines = getattr(source, "buffer", source)  # bytes, decoded line by line: a bad byte names its own line
         try:
-            return super().process_lines(self._numbered(file_input or self.default_input), callbacks)  # type: ignore[arg-type]
+            return super().process_lines(self._numbered(lines), callbacks)  # type: ignore[arg-type]
         except Exception as exc:
             where = f"input line {self.line_number}"
             if self.on_failure is None:
@@ -38,7 +56,52 @@ class NumberedSingerReader(SingerReader):
                 self.on_failure(exc, where)
             raise
 
-    def _numbered(self, lines: Iterable[str]) -> Iterator[str]:
-        for line in lines:
+    @override
+    def deserialize_json(self, line: str) -> dict:
+        """One line as a Singer message, or InvalidInputLine saying in a few words why it is not one."""
+        try:
+            message: Any = deserialize_json(line)
+        except json.JSONDecodeError as exc:
+            msg = f"not JSON ({exc.msg} at column {exc.colno}): {excerpt(line)}"
+            raise InvalidInputLine(msg) from None
+        except RecursionError:
+            msg = f"JSON nested too deeply to read: {excerpt(line)}"
+            raise InvalidInputLine(msg) from None
+        if not isinstance(message, dict) or "type" not in message:
+            msg = f"not a Singer message (a JSON object with a type): {excerpt(line)}"
+            raise InvalidInputLine(msg)
+        kind = message["type"]
+        if kind not in MESSAGE_TYPES:
+            msg = f"unknown message type {excerpt(kind)}: Singer has {', '.join(sorted(MESSAGE_TYPES))}"
+            raise InvalidInputLine(msg)
+        if kind == "RECORD" and not isinstance(message.get("record", {}), dict):
+            msg = f"a RECORD's record must be a JSON object, not {excerpt(message['record'])}"
+            raise InvalidInputLine(msg)
+        return message
+
+    def _numbered(self, lines: Iterable[str | bytes]) -> Iterator[str]:
+        for raw in lines:
             self.line_number += 1
-            yield line
+            self.busy = True
+            yield _decoded(raw)
+            self.busy = False
+            if self.after_line is not None:
+                self.after_line()
+
+
+def _decoded(line: str | bytes) -> str:
+    if isinstance(line, str):
+        return line
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 (byte {exc.start + 1} is {line[exc.start:exc.start + 1]!r}): Singer lines are UTF-8 JSON"
+        raise InvalidInputLine(msg) from None
+
+
+def excerpt(value: object) -> str:
+    """A value as repr, cut to its start for a message: ``'{"type": "REC…' (10485812 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= EXCERPT_CHARS:
+        return repr(value) if isinstance(value, str) else text
+    return f"{text[:EXCERPT_CHARS]!r}... ({len(text)} characters)"

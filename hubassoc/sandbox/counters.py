@@ -58,24 +58,27 @@ class Counters:
             with self._lock:
                 self._in_flight -= 1
 
-    def request(self, method: str, route: str, status: int | None) -> None:
-        """Count one HubSpot request (status None: the connection was dropped without a reply)."""
+    def request(self, method: str, route: str, status: int | None, path: str = "") -> None:
+        """Count one HubSpot request (status None: the connection broke before a whole reply was sent).
+
+        ``path`` is the request target as sent, query included: the log shows anything a client put in a URL.
+        """
         with self._lock:
             self._requests_total += 1
             self._requests[route] = self._requests.get(route, 0) + 1
-            self._answered(method, route, status)
+            self._answered(method, route, status, path)
 
-    def oauth(self, method: str, route: str, status: int) -> None:
+    def oauth(self, method: str, route: str, status: int, path: str = "") -> None:
         """Log one token-endpoint request, counting it as a refresh when it succeeded."""
         with self._lock:
             self._oauth_refreshes += int(status == 200)
-            self._log.append({"method": method, "route": route, "status": status, "time": time.time()})
+            self._log.append({"method": method, "route": route, "path": path, "status": status, "time": time.time()})
 
-    def _answered(self, method: str, route: str, status: int | None) -> None:
+    def _answered(self, method: str, route: str, status: int | None, path: str) -> None:
         if status is not None:
             self._statuses[status] = self._statuses.get(status, 0) + 1
             self._rate_limited += int(status == 429)
-        self._log.append({"method": method, "route": route, "status": status, "time": time.time()})
+        self._log.append({"method": method, "route": route, "path": path, "status": status, "time": time.time()})
 
     def fault(self, kind: str) -> None:
         """Count one injected fault."""

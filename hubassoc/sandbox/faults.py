@@ -1,7 +1,8 @@
 """Which requests fail on purpose: scheduled faults first (deterministic), then random shares (seeded).
 
 Kinds: ``5xx:<status>``, ``429`` (ten-secondly), ``429-daily``, ``423``, ``drop`` (close without a reply),
-``slow`` (answer normally after ``slow_seconds``), ``malformed`` (200 with truncated JSON).
+``cut`` (run the route, then break the connection part-way through its reply), ``slow`` (answer normally
+after ``slow_seconds``), ``malformed`` (200 with truncated JSON).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hubassoc.sandbox.ratelimit import DAILY, TEN_SECONDLY, rate_limited
 from hubassoc.sandbox.routes import route_key
 from hubassoc.sandbox.wire import Response, dropped, error
 
-SIMPLE_KINDS = ("429", "429-daily", "423", "drop", "slow", "malformed")
+SIMPLE_KINDS = ("429", "429-daily", "423", "drop", "cut", "slow", "malformed")
 REJECTIONS = frozenset({"429", "429-daily", "423"})  # answered like a rate-limit rejection: no budget spent
 _5XX = re.compile(r"^5xx:(5\d\d)$")
 TRUNCATED_BODY = b'{"status":"COMPLETE","results":[{"from":{"id":"1'
@@ -87,7 +88,7 @@ class FaultPlan:
 
 
 def fault_response(kind: str, config: SandboxConfig) -> Response | None:
-    """The reply a fault replaces the real one with; None for ``slow``, which answers normally later."""
+    """The reply a fault replaces the real one with; None for ``slow`` and ``cut``, which run the route."""
     found = _5XX.match(kind)
     if found:
         status = int(found.group(1))

@@ -96,7 +96,7 @@ class Sandbox:
     def schedule_faults(self, kind: str, count: int = 1, route: str | None = None) -> None:
         """The next ``count`` requests (matching ``route``, a counters key, if given) get fault ``kind``.
 
-        Kinds: ``5xx:<status>``, ``429``, ``429-daily``, ``423``, ``drop``, ``slow``, ``malformed``.
+        Kinds: ``5xx:<status>``, ``429``, ``429-daily``, ``423``, ``drop``, ``cut``, ``slow``, ``malformed``.
         """
         self._app.faults.schedule(kind, count, route)
 

@@ -136,7 +136,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length)) if length.isdigit() else b""
         headers = {key.lower(): value for key, value in self.headers.items()}
         query = parse_qs(parts.query, keep_blank_values=True)
-        return Request(self.command, unquote(parts.path), query, headers, body)
+        return Request(self.command, unquote(parts.path), query, headers, body, self.path)
 
     def _answer(self, request: Request) -> Response:
         app = self.server.app
@@ -148,6 +148,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response) -> None:
         payload = response.payload()
+        if response.cut:
+            self._write_cut(response, payload)
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -157,3 +160,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.status != 204:
             self.wfile.write(payload)
+
+    def _write_cut(self, response: Response, payload: bytes) -> None:
+        """Send the reply only part-way, then close: the client sees the connection break mid-response."""
+        self.close_connection = True
+        if response.status == 204 or not payload:
+            self.wfile.write(b"HTTP/1.")  # no body to cut: the status line itself breaks off
+            return
+        self.send_response(response.status)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload[: len(payload) // 2])

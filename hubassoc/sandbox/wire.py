@@ -25,6 +25,7 @@ class Request:
     query: Mapping[str, list[str]] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    target: str = ""  # the request target as sent (path and query string), for the request log
 
     def param(self, name: str) -> str | None:
         """The first value of a query parameter, or None."""
@@ -34,12 +35,17 @@ class Request:
 
 @dataclass
 class Response:
-    """One HTTP response: ``body`` is JSON-able, raw bytes, or None (no body); ``dropped`` sends nothing."""
+    """One HTTP response: ``body`` is JSON-able, raw bytes, or None (no body); ``dropped`` sends nothing.
+
+    ``cut`` sends the reply only part-way and closes the connection: the headers and half the body (or part of
+    the status line when there is no body), as when a connection breaks mid-response.
+    """
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     dropped: bool = False
+    cut: bool = False
 
     def payload(self) -> bytes:
         """The body as bytes, JSON encoded unless it already is bytes."""

@@ -79,6 +79,20 @@ def test_a_dropped_connection_sends_no_response(sandbox: SandboxFactory, api: Ap
     assert [e["status"] for e in box.counters()["request_log"]] == [None, 200]
 
 
+def test_a_cut_reply_changes_the_store_then_breaks_off_mid_body(
+    crm: Callable[..., Sandbox], api: ApiFactory,
+) -> None:
+    """A connection that breaks mid-response: HubSpot did the work, the client never reads the whole answer."""
+    box = crm()
+    before = len(box.store.records())
+    box.schedule_faults("cut", 1, route=CREATE_ROUTE)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        api(box).post(CREATE, NEW_EDGE)
+    assert len(box.store.records()) == before + 2  # the edge and its inverse
+    assert [e["status"] for e in box.counters()["request_log"]] == [None]
+    assert box.counters()["faults_injected"] == {"cut": 1}
+
+
 def test_a_slow_reply_arrives_normally_after_slow_seconds(sandbox: SandboxFactory, api: ApiFactory) -> None:
     box = sandbox(slow_seconds=0.3)
     box.schedule_faults("slow", 1)

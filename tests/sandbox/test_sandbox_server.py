@@ -90,10 +90,13 @@ def test_counters_report_requests_by_route_statuses_inputs_and_a_log(
         "oauth_refreshes": 0,
         "inputs": {"POST /crm/v3/associations/contacts/deals/batch/read": 2},
         "request_log": [
-            {"method": "GET", "route": TYPES_ROUTE, "status": 200, "time": counters["request_log"][0]["time"]},
-            {"method": "POST", "route": "POST /crm/v3/associations/contacts/deals/batch/read", "status": 207,
+            {"method": "GET", "route": TYPES_ROUTE, "path": TYPES, "status": 200,
+             "time": counters["request_log"][0]["time"]},
+            {"method": "POST", "route": "POST /crm/v3/associations/contacts/deals/batch/read",
+             "path": "/crm/v3/associations/Contact/0-3/batch/read", "status": 207,
              "time": counters["request_log"][1]["time"]},
-            {"method": "GET", "route": "GET /crm/v3/objects/deals/{id}/associations/contacts", "status": 200,
+            {"method": "GET", "route": "GET /crm/v3/objects/deals/{id}/associations/contacts",
+             "path": "/crm/v3/objects/0-3/1/associations/contacts", "status": 200,
              "time": counters["request_log"][2]["time"]},
         ],
     }

@@ -106,7 +106,9 @@ def test_no_state_is_emitted_past_records_whose_batch_failed(
     assert box.store.edges("contacts", "deals") == []
     assert "HubSpot 503" in run.log
     assert run.last_log_lines[0].endswith("Summary: 4 records read: created 2, archived 0, unchanged duplicates 0, "
-                                          "rejected 0")
+                                          "rejected 0, unconfirmed 2 (the run stopped before HubSpot confirmed "
+                                          "them; no STATE covers them: a rerun from the last STATE sends them "
+                                          "again)")
 
 
 def test_input_that_is_not_json_stops_the_run_naming_the_line_and_keeps_what_state_acknowledged(
