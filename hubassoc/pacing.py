@@ -4,6 +4,10 @@ HubSpot counts a request when it arrives, which is somewhere between our send an
 becomes free ``window`` seconds after the *reply* of the request that took it: the server's count can never
 exceed the budget however latency varies, at the cost of about one round trip per window (1.5 % at 150 ms and
 10 s). That is the difference between running at the budget and living on 429s.
+
+Requests in a *chain* (listing pages: each cursor comes from the previous reply) go first: a run can finish no
+sooner than its longest chain, while a read that waits delays nothing but itself. So while chains are open,
+other requests leave one slot free for each chain's next request.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class Ticket:
@@ -37,13 +42,29 @@ class Pacer:
         self._clock = clock
         self._tickets: deque[Ticket] = deque()
         self._hold_until = 0.0
+        self._chains = 0
         self._changed = threading.Condition()
 
-    def acquire(self) -> Ticket:
-        """Block until a request may be sent without exceeding the budget in any window."""
+    @contextmanager
+    def chain(self) -> Iterator[None]:
+        """While open, keep a slot free for this chain's next request (see the module docstring)."""
+        with self._changed:
+            self._chains += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._chains -= 1
+                self._changed.notify_all()
+
+    def acquire(self, *, chain: bool = False) -> Ticket:
+        """Block until a request may be sent without exceeding the budget in any window.
+
+        A ``chain`` request may take any free slot; another leaves one free for each open chain.
+        """
         with self._changed:
             while True:
-                wait = self._wait_needed()
+                wait = self._wait_needed(0 if chain else self._chains)
                 if wait <= 0:
                     ticket = Ticket()
                     self._tickets.append(ticket)
@@ -75,15 +96,17 @@ class Pacer:
         if shortfall > 0:
             self.hold(self.window / self.budget * shortfall)
 
-    def _wait_needed(self) -> float:
+    def _wait_needed(self, keep: int = 0) -> float:
+        """Seconds until a slot is free beyond the ``keep`` kept for chains (at most 0: free now)."""
         now = self._clock()
         tickets = self._tickets
         while tickets and tickets[0].finished_at is not None and tickets[0].finished_at + self.window <= now:
             tickets.popleft()
         hold = self._hold_until - now
-        if len(tickets) < self.budget:
+        allowed = max(1, self.budget - keep)
+        if len(tickets) < allowed:
             return hold
-        oldest = tickets[0]
-        if oldest.finished_at is None:
+        leaving = tickets[len(tickets) - allowed]  # it and every older ticket must leave the window first
+        if leaving.finished_at is None:
             return max(hold, self.window / 4)  # woken by done() before then
-        return max(hold, oldest.finished_at + self.window - now)
+        return max(hold, leaving.finished_at + self.window - now)

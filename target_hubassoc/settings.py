@@ -27,9 +27,9 @@ TARGET_PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "batch_size_rows", th.IntegerType(minimum=1, maximum=WRITE_BATCH_LIMIT), default=WRITE_BATCH_LIMIT,
-        description="Inputs per HubSpot batch call, per (pair, action); HubSpot takes at most 2000. Up to "
-        "batch_size_rows x max_workers records are buffered, then every batch goes out concurrently and a STATE "
-        "message follows.",
+        description="Inputs per HubSpot batch call, per (pair, action); HubSpot takes at most 2000. A full batch "
+        "goes out at once (up to max_workers at a time) while reading goes on; every batch_size_rows x max_workers "
+        "records the rest is sent and, once everything is written, a STATE message follows.",
     ),
     th.Property(
         "dead_letter_path", th.StringType, default=DEFAULT_DEAD_LETTER_PATH,

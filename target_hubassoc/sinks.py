@@ -43,6 +43,11 @@ class AssociationSink(BatchSink):
         self.settings = owner.settings
         self._drain_target = owner.drain_all
         super().__init__(target, stream_name, schema, key_properties)
+        # The SDK parses every date-time field of every record against this schema. The writer reads none of
+        # them but _sdc_deleted_at (only whether it is null), so that is all the sink keeps: parsing the rest was
+        # a fifth of the target's CPU per record (benchmarks/), and dead letters now show them as they came.
+        self.schema = {"type": "object", "additionalProperties": True,
+                       "properties": {DELETED_AT: self.schema["properties"][DELETED_AT]}}
 
     @property
     @override
@@ -50,7 +55,7 @@ class AssociationSink(BatchSink):
         """Always on, so ``_sdc_deleted_at`` reaches ``process_record`` whatever ``add_record_metadata`` says.
 
         With it off the SDK strips every ``_sdc_*`` field before any sink hook sees the record; the setting
-        only decides whether the metadata stays on dead-letter records (see ``_as_received``).
+        only decides whether the metadata stays on dead-letter records (see ``as_received``).
         """
         return True
 
@@ -80,7 +85,7 @@ class AssociationSink(BatchSink):
         """Give the record to the writer; when the shared buffer is full, drain everything (and emit STATE)."""
         deleted = record.get(DELETED_AT) is not None
         action: Action = "archive" if deleted else self.settings.action_for(self.stream_name)
-        self.writer.add(self._as_received(record, deleted=deleted), self.stream_name, action)
+        self.writer.add(record, self.stream_name, action)  # shown in a dead letter through ``as_received``
         if self.writer.buffered >= self.max_size:
             # drain_all, not the SDK's drain of this one sink: the flush covers every stream, so the latest
             # STATE is safe to emit right after it, which gives a checkpoint per flush.
@@ -91,8 +96,14 @@ class AssociationSink(BatchSink):
         """Flush the shared writer: the first sink drained writes every stream's records, the others none."""
         self.writer.flush()
 
-    def _as_received(self, record: dict[str, Any], *, deleted: bool) -> dict[str, Any]:
-        """The record as it came in, for dead letters: SDK metadata only when ``add_record_metadata`` is on."""
-        if self.settings.add_record_metadata:
-            return record
-        return {k: v for k, v in record.items() if not k.startswith(SDC_PREFIX) or (k == DELETED_AT and deleted)}
+
+
+def as_received(record: dict[str, Any], *, keep_metadata: bool) -> dict[str, Any]:
+    """A record as it came in, for its dead letter: SDK metadata only when ``add_record_metadata`` is on.
+
+    The writer applies it to rejected records only: stripping every record on its way in cost 5 % of the CPU.
+    """
+    if keep_metadata:
+        return record
+    deleted = record.get(DELETED_AT) is not None
+    return {k: v for k, v in record.items() if not k.startswith(SDC_PREFIX) or (k == DELETED_AT and deleted)}

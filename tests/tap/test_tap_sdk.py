@@ -7,7 +7,8 @@ import gzip
 import io
 import json
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ from tap_harness import CONTACTS, base_config, build_crm, row, sync_in_process, 
 
 from hubassoc.errors import BatchReadError
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
+from tap_hubassoc import prefetch
 from tap_hubassoc.tap import TapHubAssoc
 
 PAIRS = [{"from": "contacts", "to": "companies"}, {"from": "contacts", "to": "deals"}]
@@ -114,9 +116,10 @@ def test_two_runs_emit_the_same_records_in_the_same_order(box: Sandbox) -> None:
     assert first.records() == second.records()
 
 
-def test_ids_are_listed_as_reading_goes_not_all_up_front() -> None:
-    """Listing is streamed: when the first records come out, only the pages of the batches in flight
-    (at most 2 x max_workers reads ahead) have been listed, however many objects there are."""
+def test_ids_are_listed_at_most_a_bounded_number_of_pages_ahead_of_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing is streamed: it runs ahead of reading (tap_hubassoc.prefetch), but by at most MAX_PAGES_AHEAD
+    pages, so memory stays bounded however many objects there are. Here: 30 pages, 5 ahead at most."""
+    monkeypatch.setattr(prefetch, "MAX_PAGES_AHEAD", 5)
     store = Store()
     many = [60_000_000_001 + i for i in range(3000)]  # 30 listing pages
     store.add_objects("contacts", many)
@@ -128,12 +131,25 @@ def test_ids_are_listed_as_reading_goes_not_all_up_front() -> None:
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             first = next(records)
-            listed = box.counters()["requests"]["GET /crm/v3/objects/contacts"]
+            listed = _settled(lambda: box.counters()["requests"]["GET /crm/v3/objects/contacts"])
             records.close()  # type: ignore[attr-defined]
         finally:
             tap.close()
     assert first["from_id"] == str(many[0])
-    assert listed <= 3
+    # pages of the batches in flight (at most 2 x max_workers reads ahead: 3 pages), the 5 queued, 1 in hand
+    assert listed <= 3 + 5 + 1
+
+
+def _settled(count: Callable[[], int], polls: int = 5, pause: float = 0.05, limit: int = 400) -> int:
+    """``count()`` once it has not changed for ``polls`` looks in a row (the listing thread has stopped)."""
+    value, same = count(), 0
+    for _ in range(limit):
+        time.sleep(pause)
+        now = count()
+        same, value = (same + 1 if now == value else 0), now
+        if same >= polls:
+            break
+    return value
 
 
 def test_a_per_input_error_other_than_no_associations_fails_the_run(box: Sandbox) -> None:

@@ -6,13 +6,14 @@ import datetime
 import decimal
 import json
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from hubassoc.client import AssociationInput, ClientStats, InputError
+from hubassoc.client import AssociationInput, ClientSettings, ClientStats, InputError
 from hubassoc.dead_letters import DeadLetter, DeadLetterFile
 from hubassoc.objects import parse_object_type
 from hubassoc.records import AssociationKey
@@ -57,6 +58,17 @@ class FakeClient:
 
     def map_ordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         return map(fn, items)
+
+    settings = ClientSettings(max_workers=2)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run at once, in this thread: the writer settles in sending order either way."""
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as exc:  # handed over through the future, as from a worker thread
+            done.set_exception(exc)
+        return done
 
 
 WriterFactory = Callable[..., AssociationWriter]

@@ -1,0 +1,87 @@
+"""Every from type is listed at once, each on its own thread, within max_workers; a listing error still stops the run.
+
+Listing pages of one type must follow one another (each cursor comes from the previous reply), so a run can
+finish no sooner than its longest listing; listing the second from type only after the first is read would
+add the two (benchmarks/ measures it). The SDK still reads partitions in order, so output order is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Callable
+
+import pytest
+from tap_harness import base_config, parse_messages, row, v3_records
+
+from hubassoc.errors import RetriesExhaustedError
+from hubassoc.sandbox import Sandbox, SandboxConfig, Store
+from tap_hubassoc.tap import TapHubAssoc
+
+CONTACTS = [12_000_000_001 + 11 * i for i in range(450)]  # 5 listing pages
+DEALS = [22_000_000_001 + 7 * i for i in range(250)]  # 3 listing pages
+PAIRS = [{"from": "contacts", "to": "deals"}, {"from": "deals", "to": "contacts"}]
+LIST_DEALS = "GET /crm/v3/objects/deals"
+
+
+def build_store() -> Store:
+    store = Store()
+    store.add_objects("contacts", CONTACTS)
+    store.add_objects("deals", DEALS)
+    store.add_associations("contacts", "deals", ((c, DEALS[i % len(DEALS)]) for i, c in enumerate(CONTACTS)))
+    return store
+
+
+def _eventually(condition: Callable[[], bool], polls: int = 200, pause: float = 0.05) -> bool:
+    for _ in range(polls):
+        if condition():
+            return True
+        time.sleep(pause)
+    return condition()
+
+
+def test_the_second_from_type_is_listed_while_the_first_is_still_being_read() -> None:
+    with Sandbox(SandboxConfig(rate_limit=10_000), build_store()) as box:
+        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
+        try:
+            records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
+            first = next(records)
+            deals_listed = _eventually(lambda: box.counters()["requests"].get(LIST_DEALS, 0) > 0)
+            records.close()  # type: ignore[attr-defined]
+        finally:
+            tap.close()
+    assert first["from_id"] == str(CONTACTS[0])
+    assert deals_listed
+
+
+def test_max_workers_bounds_requests_in_flight_listing_threads_included() -> None:
+    """With max_workers 1, two listings and the reads never overlap at "HubSpot" (sandbox peak concurrency)."""
+    with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
+        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=1))
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                tap.sync_all()
+        finally:
+            tap.close()
+        counters = box.counters()
+    assert counters["requests"][LIST_DEALS] == 3
+    assert counters["peak_concurrency"] == 1
+
+
+def test_a_failed_listing_of_a_later_from_type_stops_the_run_when_that_type_is_read() -> None:
+    """The listing thread hands its error to the reader: the contacts partition is complete, then the run fails."""
+    store = build_store()
+    out = io.StringIO()
+    with Sandbox(SandboxConfig(rate_limit=10_000), store) as box:
+        box.schedule_faults("5xx:500", count=1, route=LIST_DEALS)
+        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, max_attempts=1))
+        try:
+            with pytest.raises(RetriesExhaustedError, match="gave up after 1 attempts"), \
+                    contextlib.redirect_stdout(out):
+                tap.sync_all()
+        finally:
+            tap.close()
+    emitted = [m["record"] for m in parse_messages(out.getvalue().splitlines())
+               if m["type"] == "RECORD" and m["stream"] == "associations"]
+    assert {row(r) for r in emitted} == {row(r) for r in v3_records(store, "contacts", "deals")}
