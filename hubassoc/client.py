@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -60,9 +61,17 @@ class ClientSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ClientSettings:
-        """Pick the client's settings out of a plugin config, ignoring the rest."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in config.items() if k in names and v is not None})
+        """Pick the client's settings out of a plugin config, ignoring the rest.
+
+        The SDK reads JSON numbers with a fraction as Decimal, which does not mix with float arithmetic (the
+        first retry's backoff would raise TypeError), so numbers are converted to the field's own type.
+        """
+        fields = cls.__dataclass_fields__
+        kinds = {"int": int, "float": float}
+        return cls(**{
+            k: kinds.get(str(fields[k].type), lambda x: x)(v) for k, v in config.items()
+            if k in fields and v is not None
+        })
 
     @property
     def budget(self) -> int:
@@ -78,6 +87,7 @@ class ClientStats:
     retries: int = 0
     rate_limited: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    retry_reasons: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, status: int | None, *, retried: bool) -> None:
@@ -93,6 +103,19 @@ class ClientStats:
         """The counters as plain numbers."""
         with self._lock:
             return {"requests": self.requests, "retries": self.retries, "rate_limited": self.rate_limited}
+
+    def retried_for(self, reason: str) -> None:
+        """Record why a request is about to be sent again (a status such as 429 or 503, or a transport fault)."""
+        with self._lock:
+            self.retry_reasons[reason] = self.retry_reasons.get(reason, 0) + 1
+
+    def summary_line(self) -> str:
+        """``Summary: 40 API calls, 3 429s, 5 retries (429: 3, 503: 1, timed out: 1)``, for both plugins."""
+        calls = self.snapshot()
+        with self._lock:
+            reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.retry_reasons.items()))
+        return (f"Summary: {calls['requests']} API calls, {calls['rate_limited']} 429s, {calls['retries']} retries"
+                + (f" ({reasons})" if reasons else ""))
 
 
 @dataclass(frozen=True)
@@ -152,6 +175,8 @@ class HubSpotClient:
         self.tokens = TokenSource(credentials, self._request_token)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc")
+        # max_workers bounds the requests in flight, whichever thread sends them (the pool's, or a listing one)
+        self._in_flight = threading.BoundedSemaphore(settings.max_workers)
 
     def close(self) -> None:
         """Stop the worker threads; requests under way finish first."""
@@ -166,19 +191,33 @@ class HubSpotClient:
     # -- endpoints -------------------------------------------------------------------------------------------
 
     def list_object_ids(self, object_type: str, after: str | None = None) -> Iterator[IdPage]:
-        """Page through an object type's ids, 100 at a time, asking for no properties beyond the id."""
+        """Page through an object type's ids, 100 at a time, asking for no properties beyond the id.
+
+        Each page's cursor comes from the previous reply: the pages are a chain, paced first (pacing.py).
+        """
         path = f"/crm/v3/objects/{parse_object_type(object_type).path}"
-        while True:
-            params = {"limit": LIST_PAGE_LIMIT, "archived": "false", "properties": "hs_object_id"}
-            if after is not None:
-                params["after"] = after
-            body = self.request("GET", path, params=params)
-            ids = [str(result["id"]) for result in body.get("results", [])]
-            next_after = _next_after(body)
-            yield IdPage(after, ids, next_after)
-            if next_after is None:
-                return
-            after = next_after
+        with self.pacer.chain():
+            while True:
+                params = {"limit": LIST_PAGE_LIMIT, "archived": "false", "properties": "hs_object_id"}
+                if after is not None:
+                    params["after"] = after
+                with self._chain_request():
+                    body = self.request("GET", path, params=params)
+                ids = [str(result["id"]) for result in body.get("results", [])]
+                next_after = _next_after(body)
+                yield IdPage(after, ids, next_after)
+                if next_after is None:
+                    return
+                after = next_after
+
+    @contextmanager
+    def _chain_request(self) -> Iterator[None]:
+        """Requests this thread sends inside are links of a chain (see ``Pacer.acquire``)."""
+        self._local.chains = getattr(self._local, "chains", 0) + 1
+        try:
+            yield
+        finally:
+            self._local.chains -= 1
 
     def association_types(self, from_type: str, to_type: str) -> list[AssociationType]:
         """The types a pair may use, defaults and the account's custom labels."""
@@ -219,6 +258,10 @@ class HubSpotClient:
         return self._batch_write("archive", from_type, to_type, inputs)
 
     # -- concurrency -----------------------------------------------------------------------------------------
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        """Run ``fn(*args)`` on a worker thread; for callers that keep their own order and bound (the writer)."""
+        return self._pool.submit(fn, *args)
 
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Iterator[R]:
         """Run ``fn`` over ``items`` on the worker threads, yielding results in input order.
@@ -261,13 +304,15 @@ class HubSpotClient:
             if outcome.final:
                 raise outcome.error
             retry.wait_or_raise(outcome, route, self.pacer)
+            self.stats.retried_for(outcome.reason or str(outcome.error.status))
 
     def _attempt(
         self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, token: Secret,
         retried: bool,
     ) -> _Answer | _Failure:
         route = f"{method} {path}"
-        ticket = self.pacer.acquire()
+        ticket = self.pacer.acquire(chain=getattr(self._local, "chains", 0) > 0)
+        self._in_flight.acquire()  # after the pacer: a request waiting for budget does not hold a worker's slot
         try:
             response = self._session().request(
                 method, self.base_url + path, params=params,
@@ -275,12 +320,14 @@ class HubSpotClient:
                 headers={"Authorization": "Bearer " + token.value, "Content-Type": "application/json"},
                 timeout=(10.0, self.settings.timeout),
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # ChunkedEncodingError: the connection broke part-way through the reply (not a ConnectionError).
             self.stats.count(None, retried=retried)
             kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-            return _Failure(HubSpotError(f"{kind}: {type(exc).__name__}", route=route))
+            return _Failure(HubSpotError(f"{kind}: {type(exc).__name__}", route=route), reason=kind)
         finally:
             self.pacer.done(ticket)
+            self._in_flight.release()
         with response:
             self.stats.count(response.status_code, retried=retried)
             self._watch_remaining(response)
@@ -365,6 +412,7 @@ class _Failure:
     final: bool = False
     expired_token: bool = False
     wait_at_least: float = 0.0
+    reason: str = ""  # why it is retried, for the summary; empty: the HTTP status says it
 
 
 def _classify(response: requests.Response, route: str) -> _Answer | _Failure:
@@ -374,7 +422,8 @@ def _classify(response: requests.Response, route: str) -> _Answer | _Failure:
             return _Answer(None)
         body = _decode(response)
         if body is _MALFORMED:
-            return _Failure(HubSpotError("HubSpot sent a malformed JSON reply", status=status, route=route))
+            return _Failure(HubSpotError("HubSpot sent a malformed JSON reply", status=status, route=route),
+                            reason="malformed reply")
         return _Answer(body)
     body = _decode(response)
     error = HubSpotError.from_body(status, body, route, fallback=response.reason)

@@ -13,19 +13,34 @@ HubSpot knowledge a writer needs and a Singer sink should not carry:
   primary company: a second primary for the same object waits for the flush of the first.
 * v3 batch create/archive take up to 2,000 inputs and answer 207 naming refused inputs in ``context``; those
   become dead letters with HubSpot's category, message and correlationId, and the rest counts as written.
+* With ``api_version`` v4 or 2026-03 types are resolved against the labels endpoint (by id, label or name;
+  :mod:`hubassoc.labels`) and sent by category and id; a record without a type creates HubSpot's default
+  association, or archives every type between its two objects. Those two get keys of their own, so they never
+  replace a typed record of the same objects: the edge rule above applies them in input order.
+* A full batch (``batch_size`` inputs of one pair and action) is sent at once, while reading goes on; a flush
+  sends the rest and returns once every batch is settled, so a STATE after it still covers only written
+  records. A record for a key already sent, or one whose order matters against a sent key, waits: it flushes
+  first, as it would against a buffered one.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from hubassoc.api_version import DEFAULT_API_VERSION, is_labelled, parse_api_version
 from hubassoc.client import WRITE_BATCH_LIMIT, AssociationInput, ClientStats, HubSpotClient, InputError
+from hubassoc.client_v4 import AssociationsV4, LabelledInput
 from hubassoc.dead_letters import DeadLetter, DeadLetterFile
-from hubassoc.errors import HubSpotError
+from hubassoc.errors import HubSpotError, quoted
+from hubassoc.labels import PairLabels, PairLabelsCache, labelled_input
 from hubassoc.objects import ObjectType, UnknownObjectTypeError, default_types, is_object_id, parse_object_type
 from hubassoc.records import AssociationKey
 from hubassoc.types import PairTypes, PairTypesCache, ResolvedType, UnknownAssociationTypeError
@@ -59,14 +74,16 @@ class WriterFailedError(RuntimeError):
     """A flush after an earlier one failed: nothing more is sent, so no STATE can pass the failure."""
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """A record turned into HubSpot terms: its key for last-wins and the input a batch call sends."""
+class Resolved(NamedTuple):
+    """A record turned into HubSpot terms: its key for last-wins and the input a batch call sends.
+
+    A named tuple, like :class:`Pending`: one of each is made per record, and a tuple is the cheapest to make.
+    """
 
     key: AssociationKey
     from_type: ObjectType
     to_type: ObjectType
-    input: AssociationInput
+    input: AssociationInput | LabelledInput
     primary: bool = False
 
     @property
@@ -85,8 +102,7 @@ class Resolved:
         return key.to_object_type, key.to_id
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """The last record seen for one association key, waiting for the next flush."""
 
     action: Action
@@ -129,24 +145,38 @@ class WriteStats:
         verb = "would create" if dry_run else "created"
         verb_archive = "would archive" if dry_run else "archived"
         unattributed = f", of which {self.unattributed} named no input" if self.unattributed else ""
-        calls = api.snapshot()
+        unsent = self.unwritten
         return [
             f"Summary: {self.read} records read: {verb} {self.created}, {verb_archive} {self.archived}, "
             f"unchanged duplicates {self.duplicates}, rejected {self.rejected}{unattributed}"
-            + (f" (dead letters in {dead_letter_path})" if self.rejected else ""),
-            f"Summary: {calls['requests']} API calls, {calls['rate_limited']} 429s, {calls['retries']} retries"
-            + (" (dry run: no write endpoint called)" if dry_run else ""),
+            + (f" (dead letters in {dead_letter_path})" if self.rejected else "")
+            + (f", unconfirmed {unsent} (the run stopped before HubSpot confirmed them; no STATE covers them: "
+               "a rerun from the last STATE sends them again)" if unsent else ""),
+            api.summary_line() + (" (dry run: no write endpoint called)" if dry_run else ""),
         ]
+
+    @property
+    def unwritten(self) -> int:
+        """Records read but not confirmed written or rejected: only a run that stopped early has any.
+
+        Some of them may be in HubSpot (a batch that succeeded beside the one that failed); a rerun sends them
+        again, which HubSpot takes as a no-op.
+        """
+        settled = self.created + self.archived + self.duplicates + self.rejected - self.unattributed
+        return self.read - settled
 
 
 class RecordResolver:
     """Validates a record and resolves its object types, ids and association type against HubSpot."""
 
-    def __init__(self, client: HubSpotClient) -> None:
-        self._types = PairTypesCache(client)
+    def __init__(self, client: HubSpotClient, labelled: AssociationsV4 | None = None) -> None:
+        self._types: PairTypesCache | PairLabelsCache = \
+            PairTypesCache(client) if labelled is None else PairLabelsCache(labelled)
         self._refused_pairs: dict[tuple[ObjectType, ObjectType], HubSpotError] = {}
+        self._v3_types: dict[tuple[Any, ...], tuple[ResolvedType, bool]] = {}
+        self._known_pairs: dict[tuple[str, str], PairTypes | PairLabels] = {}
 
-    def resolve(self, record: object) -> Resolved:
+    def resolve(self, record: object, action: Action = "create") -> Resolved:
         """The record in HubSpot terms, or :class:`InvalidAssociationError` saying why it cannot be one."""
         if not isinstance(record, dict):
             raise InvalidAssociationError("the record is not a JSON object")
@@ -155,16 +185,49 @@ class RecordResolver:
             raise InvalidAssociationError(f"missing {', '.join(missing)}: an association needs {REQUIRED_FIELDS}")
         from_type, to_type = _object_type(record, "from_object_type"), _object_type(record, "to_object_type")
         from_id, to_id = _object_id(record, "from_id"), _object_id(record, "to_id")
-        resolved_type = association_type(self._pair_types(from_type, to_type), record)
-        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, resolved_type.type_id)
-        primary = any(t.primary and t.type_id == key.association_type_id for t in default_types(from_type, to_type))
-        return Resolved(key, from_type, to_type, AssociationInput(from_id, to_id, resolved_type.name), primary)
+        types = self._pair_types(from_type, to_type)
+        if isinstance(types, PairLabels):
+            try:
+                type_id, request = labelled_input(types, record, from_id, to_id, archive=action == "archive")
+            except UnknownAssociationTypeError as exc:
+                raise InvalidAssociationError(str(exc)) from None
+        else:
+            resolved_type, primary = self._v3_type(types, record)
+            type_id, request = resolved_type.type_id, AssociationInput(from_id, to_id, resolved_type.name)
+            key = AssociationKey(from_type.name, from_id, to_type.name, to_id, type_id)
+            return Resolved(key, from_type, to_type, request, primary)
+        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, type_id)
+        return Resolved(key, from_type, to_type, request, _is_primary(from_type, to_type, type_id))
 
-    def _pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes:
+    def _v3_type(self, types: PairTypes, record: dict[str, Any]) -> tuple[ResolvedType, bool]:
+        """``association_type`` and whether it is primary, remembered per pair and raw type fields.
+
+        A load names the same few types in millions of records; the raw values' types are part of the key, so
+        279 and "279" (both fine) or 279.0 (refused) are each resolved once, as ``association_type`` decides.
+        """
+        raw_id, raw_name = record.get("association_type_id"), record.get("association_type")
+        key = (types.from_type.name, types.to_type.name, type(raw_id), raw_id, type(raw_name), raw_name)
+        try:
+            return self._v3_types[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a list, say): resolved, and refused, without the memo
+            key = ()
+        found = association_type(types, record)
+        resolved = (found, _is_primary(types.from_type, types.to_type, found.type_id))
+        if key:
+            self._v3_types[key] = resolved
+        return resolved
+
+    def _pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes | PairLabels:
+        known = self._known_pairs.get((from_type.name, to_type.name))  # by name: cheaper to hash, once a record
+        if known is not None:
+            return known
         refused = self._refused_pairs.get((from_type, to_type))
         if refused is None:
             try:
-                return self._types.get(from_type, to_type)
+                known = self._known_pairs[(from_type.name, to_type.name)] = self._types.get(from_type, to_type)
+                return known
             except HubSpotError as exc:
                 if exc.status not in _PAIR_REFUSED_STATUSES:
                     raise
@@ -183,7 +246,7 @@ def association_type(types: PairTypes, record: dict[str, Any]) -> ResolvedType:
         by_name = None if raw_name in (None, "") else types.by_name(_type_name(raw_name))
         if by_id is not None and by_name is not None and by_id.type_id != by_name.type_id:
             msg = (
-                f"association_type_id {by_id.type_id} ({by_id.name}) and association_type {raw_name!r} "
+                f"association_type_id {by_id.type_id} ({by_id.name}) and association_type {quoted(raw_name)} "
                 f"(id {by_name.type_id}) name different types: give one, or make them agree"
             )
             raise InvalidAssociationError(msg)
@@ -197,27 +260,45 @@ def _type_id(value: object) -> int:
         return value
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
-    raise InvalidAssociationError(f"association_type_id {value!r} is not an integer type id such as 279")
+    raise InvalidAssociationError(f"association_type_id {quoted(value)} is not an integer type id such as 279")
 
 
 def _type_name(value: object) -> str:
     if isinstance(value, str):
         return value
-    raise InvalidAssociationError(f"association_type {value!r} is not a type name such as billing_contact")
+    raise InvalidAssociationError(f"association_type {quoted(value)} is not a type name such as billing_contact")
 
 
 def _object_type(record: dict[str, Any], name: str) -> ObjectType:
+    value = record[name]
     try:
-        return parse_object_type(record[name])
+        return _parsed_type(type(value), value) if isinstance(value, (str, int)) else parse_object_type(value)
     except UnknownObjectTypeError as exc:
         raise InvalidAssociationError(f"{name}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_type(kind: type, value: str | int) -> ObjectType:
+    """``parse_object_type``, remembered: a load spells the same few types millions of times.
+
+    ``kind`` keeps ``1`` and ``True`` apart; refusals are not remembered (they raise).
+    """
+    return parse_object_type(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_primary(from_type: ObjectType, to_type: ObjectType, type_id: int) -> bool:
+    """Whether the type is one of the pair's HubSpot-defined primary types."""
+    return any(t.primary and t.type_id == type_id for t in default_types(from_type, to_type))
 
 
 def _object_id(record: dict[str, Any], name: str) -> str:
     """Ids are digits, as a string or an integer; normalised so 0042 and 42 are one key (and one object)."""
     value = record[name]
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 20 and value[0] != "0":
+        return value  # already digits without a leading zero: the common case, as is
     if not is_object_id(value):
-        raise InvalidAssociationError(f"{name} {value!r} is not a HubSpot object id: ids are positive integers")
+        raise InvalidAssociationError(f"{name} {quoted(value)} is not a HubSpot object id: ids are positive integers")
     return str(int(str(value)))
 
 
@@ -244,6 +325,8 @@ class _Buffer:
     edges: dict[frozenset[tuple[str, str]], dict[AssociationKey, Action]] = field(default_factory=dict)
     primaries: dict[tuple[str, str], AssociationKey] = field(default_factory=dict)
     records: int = 0
+    sent: set[AssociationKey] = field(default_factory=set)  # keys already sent in a full batch
+    unsent: dict[tuple[str, str, Action], dict[AssociationKey, None]] = field(default_factory=dict)
 
     def order_matters(self, resolved: Resolved, action: Action) -> bool:
         """True when a buffered *other* key must be applied before this record.
@@ -251,8 +334,8 @@ class _Buffer:
         That is: another key on the same two objects holds the opposite action (one edge, seen from either
         side or with another type), or another primary association of the same object is waiting.
         """
-        holders = self.edges.get(resolved.edge, {})
-        if any(other != action for key, other in holders.items() if key != resolved.key):
+        holders = self.edges.get(resolved.edge)
+        if holders and any(other != action for key, other in holders.items() if key != resolved.key):
             return True
         slot = resolved.primary_slot
         return slot is not None and self.primaries.get(slot, resolved.key) != resolved.key
@@ -261,6 +344,10 @@ class _Buffer:
         """Keep ``pending``; True when it replaced an earlier record for the same key (a duplicate)."""
         key = pending.resolved.key
         replaced = key in self.entries
+        group = _group(pending)
+        if replaced and _group(self.entries[key]) != group:
+            self.unsent[_group(self.entries[key])].pop(key, None)
+        self.unsent.setdefault(group, {})[key] = None
         self.entries[key] = pending
         self.edges.setdefault(pending.resolved.edge, {})[key] = pending.action
         slot = pending.resolved.primary_slot
@@ -269,24 +356,65 @@ class _Buffer:
         self.records += 1
         return replaced
 
+    def take_full(self, pending: Pending, size: int) -> list[Pending]:
+        """The first ``size`` unsent entries of ``pending``'s pair and action, marked sent; none if fewer."""
+        keys = self.unsent.get(_group(pending), {})
+        if len(keys) < size:
+            return []
+        taken = list(itertools.islice(keys, size))
+        for key in taken:
+            del keys[key]
+        self.sent.update(taken)
+        return [self.entries[key] for key in taken]
+
+    def forget(self, entries: Iterable[Pending]) -> None:
+        """Settled entries no longer hold anything back: HubSpot has applied them, whatever comes next."""
+        for entry in entries:
+            key = entry.resolved.key
+            if self.entries.get(key) is entry:
+                del self.entries[key]
+                self.sent.discard(key)
+                holders = self.edges.get(entry.resolved.edge, {})
+                holders.pop(key, None)
+                if not holders:
+                    self.edges.pop(entry.resolved.edge, None)
+                slot = entry.resolved.primary_slot
+                if slot is not None and self.primaries.get(slot) == key:
+                    del self.primaries[slot]
+
+    def unsent_entries(self) -> list[Pending]:
+        """Entries not sent yet, in first-seen order."""
+        return [entry for key, entry in self.entries.items() if key not in self.sent]
+
+
+def _group(pending: Pending) -> tuple[str, str, Action]:
+    return pending.resolved.key.from_object_type, pending.resolved.key.to_object_type, pending.action
+
 
 class AssociationWriter:
     """One per target run, shared by every stream: one buffer, so last-wins holds across streams and batches."""
 
     def __init__(
         self, client: HubSpotClient, dead_letters: DeadLetterFile, *, batch_size: int = WRITE_BATCH_LIMIT,
-        dry_run: bool = False,
+        dry_run: bool = False, api_version: str = DEFAULT_API_VERSION,
+        as_received: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         plan_batches([], batch_size)  # validates batch_size
+        # How a record is shown in its dead letter; applied to those only, not to every record on its way in.
+        self.as_received = as_received or (lambda record: record)
         self.client = client
         self.dead_letters = dead_letters
         self.batch_size = batch_size
         self.dry_run = dry_run
         self.stats = WriteStats()
-        self.resolver = RecordResolver(client)
+        version = parse_api_version(api_version)
+        self.labelled = AssociationsV4(client, version) if is_labelled(version) else None
+        self.resolver = RecordResolver(client, self.labelled)
         self._buffer = _Buffer()
         self._lock = threading.RLock()
         self._failure: BaseException | None = None
+        self._failure_raised = False
+        self._in_flight: deque[Future[tuple[Batch, list[InputError]]]] = deque()  # sent, in sending order
 
     @property
     def buffered(self) -> int:
@@ -298,15 +426,21 @@ class AssociationWriter:
         with self._lock:
             self.stats.read += 1
             try:
-                resolved = self.resolver.resolve(record)
+                resolved = self.resolver.resolve(record, action)
             except InvalidAssociationError as exc:
-                self._reject([DeadLetter(stream, record, exc.reason, action, exc.category, exc.message,
+                shown = self.as_received(record) if isinstance(record, dict) else record
+                self._reject([DeadLetter(stream, shown, exc.reason, action, exc.category, exc.message,
                                          exc.correlation_id)])
                 return
-            if self._buffer.order_matters(resolved, action):
+            if self._buffer.order_matters(resolved, action) or resolved.key in self._buffer.sent:
                 self.flush()
-            if self._buffer.put(Pending(action, resolved, record, stream)):
+            pending = Pending(action, resolved, record, stream)
+            if self._buffer.put(pending):
                 self.stats.duplicates += 1
+            if not self.dry_run and self._failure is None:
+                full = self._buffer.take_full(pending, self.batch_size)
+                if full:
+                    self._submit(Batch(resolved.from_type, resolved.to_type, action, tuple(full)))
 
     def flush(self) -> None:
         """Send everything buffered, all batches concurrently; returns once each record is written or rejected.
@@ -315,20 +449,51 @@ class AssociationWriter:
         caller can never report progress past records that were not written.
         """
         with self._lock:
-            if self._failure is not None:
+            if self._failure_raised:
                 msg = f"an earlier batch failed, nothing more is written: {self._failure}"
                 raise WriterFailedError(msg) from self._failure
             buffer, self._buffer = self._buffer, _Buffer()
-            batches = plan_batches(buffer.entries.values(), self.batch_size)
+            batches = plan_batches(buffer.unsent_entries(), self.batch_size)
             if self.dry_run:
                 self._log_dry_run(batches)
                 return
             try:
-                for batch, errors in self.client.map_ordered(self._send, batches):
-                    self._settle(batch, errors)
+                for batch in batches:
+                    self._submit(batch)
+                self._collect(wait=True)
             except BaseException as exc:
-                self._failure = exc
-                raise
+                self._failure = self._failure or exc
+            if self._failure is not None:
+                self._failure_raised = True
+                raise self._failure
+
+    def _submit(self, batch: Batch) -> None:
+        """Send a batch on a worker thread; at most ``max_workers`` are under way (the oldest settles first).
+
+        Nothing is sent once a batch has failed: the next flush raises that failure.
+        """
+        self._collect(wait=False)
+        while len(self._in_flight) >= self.client.settings.max_workers:
+            self._collect(wait=True, limit=1)
+        if self._failure is None:
+            self._in_flight.append(self.client.submit(self._send, batch))
+
+    def _collect(self, *, wait: bool, limit: int | None = None) -> None:
+        """Settle sent batches in sending order: the finished ones, or (``wait``) up to ``limit`` in turn.
+
+        A failed batch is remembered, not raised, and the others are still settled: what they wrote counts.
+        """
+        settled = 0
+        while self._in_flight and (wait or self._in_flight[0].done()) and (limit is None or settled < limit):
+            future = self._in_flight.popleft()
+            settled += 1
+            try:
+                batch, errors = future.result()
+            except BaseException as exc:
+                self._failure = self._failure or exc
+                continue
+            self._settle(batch, errors)
+            self._buffer.forget(batch.entries)  # memory stays bounded by what is unsent or under way
 
     def close(self) -> None:
         """Release the dead-letter file (the client belongs to whoever built it)."""
@@ -336,12 +501,15 @@ class AssociationWriter:
 
     def _send(self, batch: Batch) -> tuple[Batch, list[InputError]]:
         inputs = [entry.resolved.input for entry in batch.entries]
-        write = self.client.batch_create if batch.action == "create" else self.client.batch_archive
+        if self.labelled is not None:  # v4 / 2026-03: typed and untyped inputs each go their own way
+            write = self.labelled.create if batch.action == "create" else self.labelled.archive
+        else:
+            write = self.client.batch_create if batch.action == "create" else self.client.batch_archive
         return batch, write(batch.from_type.name, batch.to_type.name, inputs)
 
     def _settle(self, batch: Batch, errors: list[InputError]) -> None:
         """Count the batch as written except what HubSpot refused, which becomes dead letters."""
-        by_input = {entry.resolved.input: entry for entry in batch.entries}
+        by_input = {entry.resolved.input: entry for entry in batch.entries} if errors else {}
         letters: list[DeadLetter] = []
         refused: set[AssociationInput] = set()
         for error in errors:
@@ -351,7 +519,7 @@ class AssociationWriter:
                 letters.append(_unattributed_letter(batch, error))
             elif error.input not in refused:
                 refused.add(entry.resolved.input)
-                letters.append(_refused_letter(entry, error))
+                letters.append(_refused_letter(entry, error, self.as_received(entry.record)))
         written = len(batch.entries) - len(refused)
         if batch.action == "create":
             self.stats.created += written
@@ -386,10 +554,10 @@ def _by_pair_and_action(batches: list[Batch]) -> Iterator[tuple[tuple[str, Actio
     return iter(groups.items())
 
 
-def _refused_letter(entry: Pending, error: InputError) -> DeadLetter:
+def _refused_letter(entry: Pending, error: InputError, shown: dict[str, Any]) -> DeadLetter:
     reason = f"HubSpot refused to {entry.action} {entry.resolved.from_type}->{entry.resolved.to_type} " \
              f"{entry.resolved.input.from_id}->{entry.resolved.input.to_id}: {error.message}"
-    return DeadLetter(entry.stream, entry.record, reason, entry.action, error.category, error.message,
+    return DeadLetter(entry.stream, shown, reason, entry.action, error.category, error.message,
                       error.correlation_id)
 
 

@@ -39,7 +39,8 @@ TAP_PROPERTIES = th.PropertiesList(
         default=DEFAULT_PAIRS,
         description="Pairs to read, each {\"from\": ..., \"to\": ...} in any spelling HubSpot accepts "
         "(Contacts, deal, 0-5, 2-123456). Default: contacts, companies, deals and tickets with each other, "
-        "both directions. v3 returns only the primary company toward companies.",
+        "both directions. v3 returns only the primary company toward companies; api_version v4 or 2026-03 "
+        "returns every company, with labels.",
     ),
     th.Property(
         "from_ids",

@@ -7,15 +7,18 @@ Records carry ``to_object_type``, so one table holds every pair and stream maps 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from hubassoc.client import LIST_PAGE_LIMIT, Edge
+from hubassoc.client import LIST_PAGE_LIMIT, Edge, IdPage
+from hubassoc.labels import PairLabels, default_names, edge_record
 from hubassoc.objects import ObjectType, parse_object_type
 from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA, ASSOCIATION_TYPE_KEY, ASSOCIATION_TYPE_SCHEMA
@@ -30,6 +33,7 @@ from tap_hubassoc.batches import (
     save_position,
     start_from_state,
 )
+from tap_hubassoc.prefetch import ListingPrefetch
 from tap_hubassoc.progress import PartitionProgress
 from tap_hubassoc.settings import Pair, from_types, ids_digest
 
@@ -41,6 +45,10 @@ if TYPE_CHECKING:
 
 class HubAssocStream(Stream):
     """Keeps the tap it was made by: its one client, its pair types and its state writer serve every stream."""
+
+    # Records are built here with exactly the schema's types: conforming each one again is pure cost (about a
+    # quarter of the tap's CPU per record, measured by benchmarks/).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: TapHubAssoc) -> None:
         super().__init__(tap)
@@ -88,7 +96,7 @@ class HubAssocStream(Stream):
 
 
 class AssociationTypesStream(HubAssocStream):
-    """One record per association type of every configured pair (GET /crm/v3/associations/{from}/{to}/types)."""
+    """One record per association type of every configured pair (v3 types, or v4 / 2026-03 labels endpoint)."""
 
     name = "association_types"
     schema: ClassVar[dict[str, Any]] = ASSOCIATION_TYPE_SCHEMA
@@ -111,7 +119,7 @@ class AssociationTypesStream(HubAssocStream):
                     "association_type_id": kind.type_id,
                     "association_type": kind.name,
                     "association_category": kind.category,
-                    "association_label": None,  # v3 lists no labels
+                    "association_label": kind.label,  # None in v3, which lists no labels
                 }
 
 
@@ -121,7 +129,7 @@ class ReadTask:
 
     batch: Batch
     pair: Pair
-    types: PairTypes
+    types: PairTypes | PairLabels
     last: bool
 
 
@@ -131,6 +139,10 @@ class AssociationsStream(HubAssocStream):
     name = "associations"
     schema: ClassVar[dict[str, Any]] = ASSOCIATION_SCHEMA
     primary_keys: ClassVar[list[str]] = list(ASSOCIATION_KEY)
+
+    def __init__(self, tap: TapHubAssoc) -> None:
+        super().__init__(tap)
+        self._listings: dict[ObjectType, tuple[str | None, ListingPrefetch]] = {}  # by from type, with its start
 
     @property
     @override
@@ -143,10 +155,15 @@ class AssociationsStream(HubAssocStream):
             return
         if dict(context) == self.partitions[0]:
             self.sampled = 0
+            self._start_listings()
         from_type = parse_object_type(context["from_object_type"])
         pairs = [p for p in self.hub_tap.pairs if p.from_type == from_type]
-        if pairs and not self.sample_full:
-            yield from self.sample(self._read_from_type(from_type, pairs, self.get_context_state(context)))
+        try:
+            if pairs and not self.sample_full:
+                yield from self.sample(self._read_from_type(from_type, pairs, self.get_context_state(context)))
+        except BaseException:
+            self._stop_listings()
+            raise
         if not self.dry_run:
             if dict(context) == self.partitions[-1]:
                 self._finish_run()
@@ -196,7 +213,7 @@ class AssociationsStream(HubAssocStream):
             progress.listed(max(0, len(ids) - start.index))
             batches = given_batches(ids, size, start.index, digest)
             return itertools.islice(batches, 1) if self.dry_run else batches
-        pages = self.hub_tap.client.list_object_ids(from_type.name, after=start.after)
+        pages = self._listing(from_type, start.after)
         if self.dry_run:
             pages = itertools.islice(pages, 1)
 
@@ -210,13 +227,54 @@ class AssociationsStream(HubAssocStream):
     def _read(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
         """On a worker thread: one batch read, complete past 100 per object, as records in HubSpot's order."""
         pair = task.pair
+        if isinstance(task.types, PairLabels):  # v4 / 2026-03: every association, labels included
+            api = self.hub_tap.labelled_api
+            assert api is not None
+            names = default_names(pair.from_type, pair.to_type)
+            labelled = api.batch_read(pair.from_type.name, pair.to_type.name, task.batch.ids)
+            return task, [edge_record(pair.from_type, pair.to_type, edge, names) for edge in labelled]
         edges = self.hub_tap.client.batch_read(pair.from_type.name, pair.to_type.name, task.batch.ids)
         return task, [_record(pair, task.types, edge) for edge in edges]
 
+    def _listing(self, from_type: ObjectType, after: str | None) -> Iterator[IdPage]:
+        """The listing started with the first partition when it begins at ``after``, else one started now."""
+        prefetched = self._listings.pop(from_type, None)
+        if prefetched is not None:
+            if prefetched[0] == after:
+                return prefetched[1].pages()
+            prefetched[1].stop()
+        return self.hub_tap.client.list_object_ids(from_type.name, after=after)
+
+    def _start_listings(self) -> None:
+        """List every from type at once, each on its own thread (see tap_hubassoc.prefetch); not in a dry run."""
+        self._stop_listings()
+        if self.dry_run:
+            return
+        for kind in from_types(self.hub_tap.pairs):
+            if kind in self.hub_tap.from_ids:
+                continue
+            names = [p.name for p in self.hub_tap.pairs if p.from_type == kind]
+            start, _ = start_from_state(self._saved_state(kind), names, None)
+            if not start.done:
+                pages = functools.partial(self.hub_tap.client.list_object_ids, kind.name, after=start.after)
+                self._listings[kind] = (start.after, ListingPrefetch(pages, kind.name))
+
+    def _stop_listings(self) -> None:
+        for _, listing in self._listings.values():
+            listing.stop()
+        self._listings.clear()
+
+    def _saved_state(self, kind: ObjectType) -> dict[str, Any]:
+        """A partition's saved state, read without creating it (STATE keeps only partitions already read)."""
+        context = {"from_object_type": kind.name}
+        found = (p for p in self.stream_state.get("partitions", []) if p.get("context") == context)
+        return next(found, {})
+
     def _finish_run(self) -> None:
-        """Every partition is read: forget all positions, so the next run is a full, fresh read."""
+        """Every partition is read: forget all positions, so the next run is a full, fresh read; summarise."""
         for partition_state in self.stream_state.get("partitions", []):
             clear_progress(partition_state)
+        self.logger.info(self.hub_tap.client.stats.summary_line())
 
 
 def _record(pair: Pair, types: PairTypes, edge: Edge) -> Record:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -12,11 +13,16 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
+from hubassoc.api_version import is_labelled, parse_api_version
 from hubassoc.client import READ_BATCH_LIMIT, HubSpotClient
+from hubassoc.client_v4 import AssociationsV4
 from hubassoc.errors import HubSpotError
+from hubassoc.labels import PairLabelsCache
 from hubassoc.objects import ObjectType
+from hubassoc.runtime import tune_gc
 from hubassoc.settings import client_from_config
 from hubassoc.types import PairTypesCache
+from tap_hubassoc.output import RecordBufferingWriter
 from tap_hubassoc.settings import (
     CONFIG_JSONSCHEMA,
     DEFAULT_PROGRESS_INTERVAL,
@@ -30,11 +36,12 @@ from tap_hubassoc.streams import AssociationsStream, AssociationTypesStream
 
 
 class TapHubAssoc(Tap):
-    """HubSpot CRM associations (v3): the association types and every association of the configured pairs."""
+    """HubSpot CRM associations (v3, v4 or 2026-03): the association types and every association of the pairs."""
 
     name = "tap-hubassoc"
     package_name = "hubassoc"
     config_jsonschema: ClassVar[dict[str, Any]] = CONFIG_JSONSCHEMA
+    message_writer_class = RecordBufferingWriter  # records unflushed, each STATE flushes (see output.py)
 
     def __init__(self, **kwargs: Any) -> None:
         self._client: HubSpotClient | None = None
@@ -71,9 +78,16 @@ class TapHubAssoc(Tap):
             self._client = None
 
     @cached_property
-    def pair_types(self) -> PairTypesCache:
-        """Each pair's types, fetched once per run whichever stream asks first."""
-        return PairTypesCache(self.client)
+    def labelled_api(self) -> AssociationsV4 | None:
+        """The v4 / 2026-03 endpoints when ``api_version`` asks for them (over the same client), else None."""
+        version = parse_api_version(self.config.get("api_version"))
+        return AssociationsV4(self.client, version) if is_labelled(version) else None
+
+    @cached_property
+    def pair_types(self) -> PairTypesCache | PairLabelsCache:
+        """Each pair's types (v3 types endpoint, or v4 labels), fetched once per run whichever stream asks first."""
+        api = self.labelled_api
+        return PairTypesCache(self.client) if api is None else PairLabelsCache(api)
 
     @cached_property
     def pairs(self) -> list[Pair]:
@@ -100,6 +114,39 @@ class TapHubAssoc(Tap):
     @override
     def discover_streams(self) -> list[Stream]:
         return [AssociationTypesStream(self), AssociationsStream(self)]
+
+    @override
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            self._flush_output()
+
+    @override
+    def run_sync_dry_run(self, dry_run_record_limit: int | None = 1, streams: Iterable[Stream] | None = None) -> bool:
+        try:
+            return super().run_sync_dry_run(dry_run_record_limit, streams)
+        finally:
+            self._flush_output()
+
+    def _flush_output(self) -> None:
+        """Write the records the writer still holds, whether the sync finished or failed (see output.py)."""
+        if isinstance(self.message_writer, RecordBufferingWriter):
+            self.message_writer.flush()
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls, *, about: bool = False, about_format: str | None = None, config: Any = None, state: Any = None,
+        catalog: Any = None,
+    ) -> None:
+        """Run as the SDK does; a HubSpot failure ends the run with HubSpot's reason in one line, no traceback."""
+        tune_gc()
+        try:
+            super().invoke(about=about, about_format=about_format, config=config, state=state, catalog=catalog)
+        except HubSpotError as exc:
+            cls.logger.error("tap-hubassoc stopped: %s", exc)
+            raise click.exceptions.Exit(1) from None
 
     @classmethod
     @override

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, ClassVar
+import functools
+from typing import IO, Any, ClassVar, NoReturn
 
 import click
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.exceptions import FatalSyncError
+from singer_sdk.exceptions import ConfigValidationError, FatalSyncError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
+from hubassoc.api_version import DEFAULT_API_VERSION
 from hubassoc.dead_letters import DeadLetterFile
 from hubassoc.errors import HubSpotError
+from hubassoc.runtime import tune_gc
 from hubassoc.settings import CONNECTION_PROPERTIES, client_from_config
 from hubassoc.writer import AssociationWriter, WriterFailedError
 from target_hubassoc.reader import NumberedSingerReader
 from target_hubassoc.settings import TARGET_PROPERTIES, TargetSettings
-from target_hubassoc.sinks import AssociationSink
+from target_hubassoc.sinks import AssociationSink, as_received
+from target_hubassoc.termination import GracefulStop
 
 _REPORTED = "hubassoc_reported"  # set on an exception once the run has logged it and the summary
 # Failures whose message says it all; anything else is logged with its traceback.
 _EXPECTED_FAILURES = (HubSpotError, FatalSyncError, InvalidInputLine, WriterFailedError)
+_MESSAGE_CHARS = 1000  # the SDK repeats a bad line in its messages: a 10 MB line must not become 10 MB of log
 
 
 class TooManyRejectedError(FatalSyncError):
@@ -47,19 +52,33 @@ class TargetHubAssoc(Target):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Every sink's drain flushes the one shared writer: draining sinks on parallel threads (the SDK's default)
+        # only adds a thread pool per drain, and a flush per sink waiting on the first one.
+        self.max_parallelism = 1
         self.settings = TargetSettings.from_config(self.config)
-        self.client = client_from_config(dict(self.config))
+        try:
+            self.client = client_from_config(dict(self.config))
+        except ValueError as exc:  # no credentials, or an api_url a token must not be sent to: one clear line
+            raise ConfigValidationError("Config validation failed", errors=[str(exc)],
+                                        schema=self.config_jsonschema) from None
         self.writer = AssociationWriter(
             self.client, DeadLetterFile(self.settings.dead_letter_path),
             batch_size=self.settings.batch_size_rows, dry_run=self.settings.dry_run,
+            api_version=str(self.config.get("api_version") or DEFAULT_API_VERSION),
+            as_received=functools.partial(as_received, keep_metadata=self.settings.add_record_metadata),
         )
         self._finished = False
+        self.stopper: GracefulStop | None = None
         if isinstance(self.message_reader, NumberedSingerReader):
-            self.message_reader.on_failure = self.finish
+            self.message_reader.on_failure = self.stop_at_failure
+            self.stopper = GracefulStop(self.message_reader, self.stop_on_signal)
+            self.stopper.install()
 
     @override
     def process_endofpipe(self) -> None:
         """Write what is left and emit the final STATE; then summarise, and fail if too much was rejected."""
+        if self.stopper is not None:
+            self.stopper.ending = True
         try:
             super().process_endofpipe()
         except Exception as exc:
@@ -70,13 +89,38 @@ class TargetHubAssoc(Target):
         if failure is not None:
             raise failure
 
+    def stop_on_signal(self, signum: int) -> NoReturn:
+        """At a safe point after SIGTERM/SIGINT: write what was read, emit the latest STATE, summarise, exit."""
+        self.logger.info("Received termination signal %d: writing the records read so far, then stopping", signum)
+        try:
+            self.drain_all(is_endofpipe=True)
+        except Exception as exc:
+            self.finish(exc, f"termination signal {signum}")
+            raise SystemExit(1) from None
+        self.finish(None, f"termination signal {signum}")
+        raise SystemExit(0)
+
+    def stop_at_failure(self, failure: BaseException, where: str) -> None:
+        """A line could not be processed: write the records read before it (their STATE follows), then finish.
+
+        Not after a HubSpot failure or a failed flush: HubSpot refused to go on, and another flush would only
+        spend requests on the same answer. Either way no STATE passes a record that was not written.
+        """
+        if self.writer.buffered and not isinstance(failure, (HubSpotError, WriterFailedError)):
+            try:
+                self.drain_all()
+            except Exception as exc:  # reported; the line's own failure is what stops the run
+                self.logger.error("target-hubassoc could not write the records read before %s: %s", where,
+                                  _brief(exc))
+        self.finish(failure, where)
+
     def finish(self, failure: BaseException | None, where: str) -> None:
         """Log why the run stopped (if it did), then the summary as the last lines; release the client. Once."""
         if self._finished:
             return
         self._finished = True
         if failure is not None:
-            self.logger.error("target-hubassoc stopped at %s: %s", where, failure,
+            self.logger.error("target-hubassoc stopped at %s: %s", where, _brief(failure),
                               exc_info=not isinstance(failure, _EXPECTED_FAILURES))
             setattr(failure, _REPORTED, True)
         lines = self.writer.stats.summary_lines(
@@ -103,9 +147,15 @@ class TargetHubAssoc(Target):
         file_input: IO[str] | None = None,
     ) -> None:
         """Run as the SDK does; a failure the run already logged exits 1 quietly, so the summary stays last."""
+        tune_gc()
         try:
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except Exception as exc:
             if not getattr(exc, _REPORTED, False):
                 raise
             raise click.exceptions.Exit(1) from None
+
+
+def _brief(failure: BaseException) -> str:
+    text = str(failure)
+    return text if len(text) <= _MESSAGE_CHARS else f"{text[:_MESSAGE_CHARS]}... ({len(text)} characters)"

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from hubassoc.objects import UnknownObjectTypeError, parse_object_type
-from hubassoc.sandbox import auth, reads, routes, writes
+from hubassoc.sandbox import auth, reads, routes, v4_handlers, writes
 from hubassoc.sandbox.call import Call
 from hubassoc.sandbox.config import SandboxConfig
 from hubassoc.sandbox.counters import Counters
@@ -28,6 +28,7 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     routes.OBJECT_ASSOCIATIONS: reads.object_associations,
     routes.BATCH_CREATE: writes.batch_create,
     routes.BATCH_ARCHIVE: writes.batch_archive,
+    **v4_handlers.HANDLERS,
 }
 OAUTH_PATH = "/oauth/v1/token"
 OAUTH_ROUTE = f"POST {OAUTH_PATH}"
@@ -71,7 +72,7 @@ class SandboxApp:
             response, valid = auth.refresh(request, self._config, self.access_tokens)
             if valid is not None:
                 self._config = self._config.with_knobs(refresh_tokens=valid)
-        self.counters.oauth(request.method, OAUTH_ROUTE, response.status)
+        self.counters.oauth(request.method, OAUTH_ROUTE, response.status, request.target)
         return response
 
     def crm(self, request: Request, base_url: str) -> Response:
@@ -82,7 +83,8 @@ class SandboxApp:
             config = self.config
             self._sleep(self._latency(config))
             response = self._pipeline(request, route, key, config, base_url)
-        self.counters.request(request.method, key, None if response.dropped else response.status)
+        broken = response.dropped or response.cut
+        self.counters.request(request.method, key, None if broken else response.status, request.target)
         return response
 
     def _pipeline(
@@ -102,8 +104,11 @@ class SandboxApp:
                 self.limiter.refund(admission)
             if faulted is not None:
                 return faulted if faulted.dropped else _with(faulted, admission.headers)
-            self._sleep(config.slow_seconds)
-        return _with(self._route(request, route, config, base_url), admission.headers)
+            if kind == "slow":
+                self._sleep(config.slow_seconds)
+        response = _with(self._route(request, route, config, base_url), admission.headers)
+        response.cut = kind == "cut"  # the route ran; its reply breaks off part-way
+        return response
 
     def _route(self, request: Request, route: routes.Route | None, config: SandboxConfig, base_url: str) -> Response:
         if route is None:

@@ -62,15 +62,17 @@ def batch_read(call: Call) -> Response:
     inputs = read_inputs(call, READ_INPUT_LIMIT)
     names = _names(call)
     results, errors = [], []
-    for raw in dict.fromkeys(_input_id(item) for item in inputs):
-        found = object_id(raw)
-        entries = [] if found is None else visible(call.store, call.from_type, found, call.to_type)
-        if found is None:
-            errors.append(_invalid_id(raw))
-        elif not entries:
-            errors.append(_no_associations(call, raw))
-        else:
-            results.append(_batch_result(call, found, entries, names))
+    ids = dict.fromkeys(_input_id(item) for item in inputs)
+    with call.store.batch():
+        for raw in ids:
+            found = object_id(raw)
+            entries = [] if found is None else visible(call.store, call.from_type, found, call.to_type)
+            if found is None:
+                errors.append(_invalid_id(raw))
+            elif not entries:
+                errors.append(_no_associations(call, raw))
+            else:
+                results.append(_batch_result(call, found, entries, names))
     return batch_response(_shuffled(results) if call.config.shuffle_results else results, errors, started)
 
 

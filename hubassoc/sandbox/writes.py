@@ -6,6 +6,8 @@ input that names a missing object or a type the pair lacks is refused alone (207
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from hubassoc.objects import ObjectType
@@ -25,29 +27,41 @@ class _Input(NamedTuple):
 def batch_create(call: Call) -> Response:
     """``POST .../batch/create``: 200 lists both directions, 201 the input direction (knob ``create_status``)."""
     started = timestamp()
-    results: list[dict[str, Any]] = []
+    kind_named = _kinds_by_name(call)
+    inverse_of = functools.cache(lambda type_id: call.store.type_by_id(call.to_type, call.from_type, type_id))
+    results: dict[tuple[str, str, str], dict[str, Any]] = {}  # each result once, in first-seen order
     errors: list[dict[str, Any]] = []
-    for item in _inputs(call):
-        problem = _problem(call, item)
-        if problem is not None:
-            errors.append(problem)
-            continue
-        kind = call.store.type_by_name(call.from_type, call.to_type, item.type_name or "")
-        assert kind is not None
-        call.store.associate(call.from_type, int(item.from_id), call.to_type, int(item.to_id), kind.type_id)
-        results += _created(call, item, kind)
-    unique = list({repr(r): r for r in results}.values())
-    return batch_response(unique, errors, started, ok_status=call.config.create_status)
+    inputs = _inputs(call)
+    with call.store.batch():
+        for item in inputs:
+            problem = _problem(call, item, kind_named)
+            if problem is not None:
+                errors.append(problem)
+                continue
+            kind = kind_named(item.type_name)
+            assert kind is not None
+            call.store.associate(call.from_type, int(item.from_id), call.to_type, int(item.to_id), kind.type_id)
+            for result in _created(call, item, kind, inverse_of):
+                results.setdefault((result["from"]["id"], result["to"]["id"], result["type"]), result)
+    return batch_response(list(results.values()), errors, started, ok_status=call.config.create_status)
 
 
 def batch_archive(call: Call) -> Response:
     """``POST .../batch/archive``: 204; absent associations, unknown ids and unknown types are ignored."""
-    for item in _inputs(call):
-        from_id, to_id = object_id(item.from_id), object_id(item.to_id)
-        kind = call.store.type_by_name(call.from_type, call.to_type, item.type_name or "")
-        if from_id is not None and to_id is not None and kind is not None:
-            call.store.archive(call.from_type, from_id, call.to_type, to_id, kind.type_id)
+    kind_named = _kinds_by_name(call)
+    inputs = _inputs(call)
+    with call.store.batch():
+        for item in inputs:
+            from_id, to_id = object_id(item.from_id), object_id(item.to_id)
+            kind = kind_named(item.type_name)
+            if from_id is not None and to_id is not None and kind is not None:
+                call.store.archive(call.from_type, from_id, call.to_type, to_id, kind.type_id)
     return Response(204)
+
+
+def _kinds_by_name(call: Call) -> Callable[[str | None], AssociationType | None]:
+    """The pair's type for a v3 name, looked up once per name and request rather than once per input."""
+    return functools.cache(lambda name: call.store.type_by_name(call.from_type, call.to_type, name or ""))
 
 
 def _inputs(call: Call) -> list[_Input]:
@@ -62,13 +76,15 @@ def _parse(item: Any, index: int) -> _Input:
     return _Input(str(ends[0]["id"]), str(ends[1]["id"]), None if type_name is None else str(type_name))
 
 
-def _problem(call: Call, item: _Input) -> dict[str, Any] | None:
+def _problem(
+    call: Call, item: _Input, kind_named: Callable[[str | None], AssociationType | None],
+) -> dict[str, Any] | None:
     """The error for an input HubSpot would refuse, or None."""
     for object_type, raw in ((call.from_type, item.from_id), (call.to_type, item.to_id)):
         found = object_id(raw)
         if found is None or not call.store.has_object(object_type, found):
             return _invalid_object(call, item, object_type, raw)
-    if call.store.type_by_name(call.from_type, call.to_type, item.type_name or "") is None:
+    if kind_named(item.type_name) is None:
         return _invalid_type(call, item)
     return None
 
@@ -101,10 +117,12 @@ def _context(call: Call, item: _Input, offending: list[str]) -> dict[str, list[A
     return {"fromObjectId": [item.from_id], "toObjectId": [item.to_id]}
 
 
-def _created(call: Call, item: _Input, kind: AssociationType) -> list[dict[str, Any]]:
+def _created(
+    call: Call, item: _Input, kind: AssociationType, inverse_of: Callable[[int], AssociationType | None],
+) -> list[dict[str, Any]]:
     forward = {"from": {"id": item.from_id}, "to": {"id": item.to_id}, "type": kind.name}
     if call.config.create_status == 201:
         return [forward]
-    inverse = call.store.type_by_id(call.to_type, call.from_type, kind.inverse_id)
+    inverse = inverse_of(kind.inverse_id)
     assert inverse is not None
     return [forward, {"from": {"id": item.to_id}, "to": {"id": item.from_id}, "type": inverse.name}]
