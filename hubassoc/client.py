@@ -204,7 +204,7 @@ class HubSpotClient:
                 with self._chain_request():
                     body = self.request("GET", path, params=params)
                 ids = [str(result["id"]) for result in body.get("results", [])]
-                next_after = _next_after(body)
+                next_after = next_after_cursor(body)
                 yield IdPage(after, ids, next_after)
                 if next_after is None:
                     return
@@ -221,7 +221,7 @@ class HubSpotClient:
 
     def association_types(self, from_type: str, to_type: str) -> list[AssociationType]:
         """The types a pair may use, defaults and the account's custom labels."""
-        path = f"/crm/v3/associations/{_pair_path(from_type, to_type)}/types"
+        path = f"/crm/v3/associations/{pair_path(from_type, to_type)}/types"
         body = self.request("GET", path)
         return [AssociationType(int(t["id"]), str(t["name"])) for t in body.get("results", [])]
 
@@ -234,17 +234,17 @@ class HubSpotClient:
         if len(ids) > READ_BATCH_LIMIT:
             msg = f"batch_read takes at most {READ_BATCH_LIMIT} ids, got {len(ids)}"
             raise ValueError(msg)
-        pair = _pair_path(from_type, to_type)
+        pair = pair_path(from_type, to_type)
         route = f"POST /crm/v3/associations/{pair}/batch/read"
         body = self.request("POST", f"/crm/v3/associations/{pair}/batch/read",
                             json_body={"inputs": [{"id": i} for i in ids]})
-        _raise_on_read_errors(body, route)
+        raise_on_read_errors(body, route)
         by_id: dict[str, list[Edge]] = {}
         for result in body.get("results", []):
             from_id = str(result["from"]["id"])
             edges = by_id.setdefault(from_id, [])
             edges += [Edge(from_id, str(t["id"]), str(t["type"])) for t in result.get("to", [])]
-            cursor = _next_after(result)
+            cursor = next_after_cursor(result)
             if cursor is not None:
                 edges += self._read_remaining(from_type, from_id, to_type, cursor)
         return [edge for i in dict.fromkeys(ids) for edge in by_id.get(i, [])]
@@ -379,7 +379,7 @@ class HubSpotClient:
         while cursor is not None:
             body = self.request("GET", path, params={"after": cursor, "limit": PER_OBJECT_PAGE_LIMIT})
             edges += [Edge(from_id, str(t["id"]), str(t["type"])) for t in body.get("results", [])]
-            cursor = _next_after(body)
+            cursor = next_after_cursor(body)
         return edges
 
     def _batch_write(
@@ -390,7 +390,7 @@ class HubSpotClient:
             raise ValueError(msg)
         if not inputs:
             return []
-        path = f"/crm/v3/associations/{_pair_path(from_type, to_type)}/batch/{action}"
+        path = f"/crm/v3/associations/{pair_path(from_type, to_type)}/batch/{action}"
         payload = {"inputs": [
             {"from": {"id": i.from_id}, "to": {"id": i.to_id}, "type": i.type_name} for i in inputs
         ]}
@@ -511,16 +511,18 @@ class _RetryClock:
         time.sleep(wait)
 
 
-def _next_after(body: Any) -> str | None:
+def next_after_cursor(body: Any) -> str | None:
+    """HubSpot's ``paging.next.after``, or None on the last page (an absent or empty cursor both mean that)."""
     after = ((body.get("paging") or {}).get("next") or {}).get("after") if isinstance(body, dict) else None
     return None if after in (None, "") else str(after)
 
 
-def _pair_path(from_type: str, to_type: str) -> str:
+def pair_path(from_type: str, to_type: str) -> str:
+    """``0-1/0-2``: a pair in a request path, by type id, whatever spelling the user wrote."""
     return f"{parse_object_type(from_type).path}/{parse_object_type(to_type).path}"
 
 
-def _raise_on_read_errors(body: Any, route: str) -> None:
+def raise_on_read_errors(body: Any, route: str) -> None:
     """NO_ASSOCIATIONS_FOUND is data ("no rows"); any other per-input error fails the read."""
     errors = body.get("errors") or [] if isinstance(body, dict) else []
     real = [e for e in errors if isinstance(e, dict) and e.get("subCategory") != NO_ASSOCIATIONS]

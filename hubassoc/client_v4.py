@@ -25,10 +25,10 @@ from hubassoc.client import (
     WRITE_BATCH_LIMIT,
     HubSpotClient,
     InputError,
-    _next_after,
-    _pair_path,
-    _raise_on_read_errors,
     match_input_errors,
+    next_after_cursor,
+    pair_path,
+    raise_on_read_errors,
 )
 from hubassoc.errors import HubSpotError, quoted
 
@@ -111,7 +111,7 @@ class AssociationsV4:
         inputs: list[dict[str, str]] = [{"id": i} for i in wanted]
         while inputs:
             body = self.client.request("POST", path, json_body={"inputs": inputs})
-            _raise_on_read_errors(body, f"POST {path}")
+            raise_on_read_errors(body, f"POST {path}")
             inputs = self._read_page(body, by_id, {i["id"]: i.get("after") for i in inputs})
         return [edge for i in wanted for edge in by_id[i]]
 
@@ -126,7 +126,7 @@ class AssociationsV4:
                 msg = f"HubSpot returned associations of {quoted(from_id)}, which was not asked for"
                 raise HubSpotError(msg)
             by_id[from_id] += [edge for to in result.get("to", []) for edge in _edges(from_id, to)]
-            cursor = _next_after(result)
+            cursor = next_after_cursor(result)
             if cursor is not None:
                 if cursor == sent.get(from_id):
                     msg = f"HubSpot returned the cursor it was sent for {from_id}: reading on would never end"
@@ -171,7 +171,7 @@ class AssociationsV4:
         return match_input_errors(body, inputs)  # errors are matched by from_id and to_id, as for v3 inputs
 
     def _path(self, from_type: str, to_type: str, tail: str) -> str:
-        return f"{self.prefix}/{_pair_path(from_type, to_type)}/{tail}"
+        return f"{self.prefix}/{pair_path(from_type, to_type)}/{tail}"
 
 
 def _edges(from_id: str, to: dict[str, Any]) -> Iterable[LabelledEdge]:
