@@ -29,16 +29,19 @@ from hubassoc.errors import (
     MissingScopesError,
     RetriesExhaustedError,
 )
+from hubassoc.limits import (
+    LIST_PAGE_LIMIT,
+    PER_OBJECT_PAGE_LIMIT,
+    READ_BATCH_LIMIT,
+    TRANSIENT_5XX,
+    WRITE_BATCH_LIMIT,
+)
 from hubassoc.objects import is_object_id, parse_object_type
 from hubassoc.pacing import Pacer
 
 logger = logging.getLogger("hubassoc.client")
 
-READ_BATCH_LIMIT = 1000  # v3 batch/read inputs
-WRITE_BATCH_LIMIT = 2000  # v3 batch/create inputs; archive is undocumented, so the same
-LIST_PAGE_LIMIT = 100  # /crm/v3/objects limit
-PER_OBJECT_PAGE_LIMIT = 500  # per-object associations endpoint
-RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504, 521, 523, 524})
+RETRY_STATUSES = frozenset({423, 429, *TRANSIENT_5XX})
 NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
 
 T = TypeVar("T")

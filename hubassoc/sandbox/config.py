@@ -10,8 +10,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubassoc.limits import TRANSIENT_5XX
+
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's public, documented default
-HUBSPOT_5XX = (500, 502, 503, 504, 521, 523, 524)
+HUBSPOT_5XX = TRANSIENT_5XX
 FAULT_SHARES = ("fault_5xx", "fault_429", "fault_drop", "fault_slow", "fault_malformed")
 SECRET_KNOBS = ("tokens", "token_scopes", "oauth_clients", "refresh_tokens")
 FIXED_KNOBS = ("host", "port")  # the socket is bound once

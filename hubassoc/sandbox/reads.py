@@ -12,6 +12,7 @@ import zlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from hubassoc.limits import BATCH_READ_PAGE, LIST_PAGE_LIMIT, PER_OBJECT_PAGE_LIMIT, READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType
 from hubassoc.sandbox import paging
 from hubassoc.sandbox.call import Call, batch_response, object_id, read_inputs
@@ -19,10 +20,9 @@ from hubassoc.sandbox.store import PRIMARY_TARGETS, Store
 from hubassoc.sandbox.wire import Request, Response, timestamp, validation_error
 
 OBJECTS_DEFAULT_LIMIT = 10
-OBJECTS_MAX_LIMIT = 100
-ASSOCIATIONS_MAX_LIMIT = 500  # also the per-object endpoint's default
-BATCH_READ_PAGE = 100
-READ_INPUT_LIMIT = 1000
+OBJECTS_MAX_LIMIT = LIST_PAGE_LIMIT
+ASSOCIATIONS_MAX_LIMIT = PER_OBJECT_PAGE_LIMIT  # also the per-object endpoint's default
+READ_INPUT_LIMIT = READ_BATCH_LIMIT
 CREATED_AT = "2024-01-01T00:00:00.000Z"  # seeded objects all claim one creation time
 
 

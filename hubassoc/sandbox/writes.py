@@ -10,12 +10,13 @@ import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.objects import ObjectType
 from hubassoc.sandbox.call import Call, batch_response, object_id, read_inputs
 from hubassoc.sandbox.store import AssociationType
 from hubassoc.sandbox.wire import Response, timestamp, validation_error
 
-WRITE_INPUT_LIMIT = 2000  # create's documented limit; archive's is undocumented, so the same
+WRITE_INPUT_LIMIT = WRITE_BATCH_LIMIT
 
 
 class _Input(NamedTuple):

@@ -1,0 +1,10 @@
+"""HubSpot's documented numeric limits: the client obeys them and the sandbox enforces them, from this one place."""
+
+from __future__ import annotations
+
+LIST_PAGE_LIMIT = 100  # GET /crm/v3/objects: limit is at most 100
+BATCH_READ_PAGE = 100  # batch read returns at most 100 associations per object, then a paging cursor
+PER_OBJECT_PAGE_LIMIT = 500  # per-object associations endpoint
+READ_BATCH_LIMIT = 1000  # batch/read inputs
+WRITE_BATCH_LIMIT = 2000  # batch/create inputs; archive's limit is undocumented, so the same
+TRANSIENT_5XX = (500, 502, 503, 504, 521, 523, 524)  # statuses HubSpot documents as retryable after a pause
