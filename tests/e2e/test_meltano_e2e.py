@@ -133,13 +133,14 @@ def test_interrupted_run_resumes_from_the_state_meltano_kept(
 ) -> None:
     """A run stopped by HubSpot's daily limit leaves its last STATE in Meltano; the next run continues there.
 
-    200 contacts in batches of 50 are 4 reads. Reads run while listing goes on, so which request meets the
-    limit varies: the test reads how far the kept STATE got (k batches) and checks the rerun reads the rest.
+    200 contacts in batches of 50 are 4 reads. With one request in flight at a time the requests go in order,
+    so a daily limit of one less than the run needs stops it inside the last batch.
     """
     monkeypatch.setenv("TAP_HUBASSOC_BATCH_SIZE", "50")
+    monkeypatch.setenv("TAP_HUBASSOC_MAX_WORKERS", "1")
     monkeypatch.setenv("TAP_HUBASSOC_ASSOCIATIONS", json.dumps([{"from": "contacts", "to": "deals"}]))
     read_route = "POST /crm/v3/associations/contacts/deals/batch/read"
-    demo_sandbox.configure(daily_limit=6)  # types, two listing pages and at least one read get through
+    demo_sandbox.configure(daily_limit=requests_for_contacts_to_deals(demo_sandbox.store) - 1)
     first = project.run("tap-hubassoc", "target-jsonl", check=False)
     assert first.returncode != 0
     assert "daily request limit" in first.stderr
@@ -153,6 +154,13 @@ def test_interrupted_run_resumes_from_the_state_meltano_kept(
     rows = jsonl_edges(project.output / "backup" / "associations.jsonl")  # both runs append to one file
     assert set(rows) == {e for e in v3_visible(demo_sandbox.store) if e[0] == "contacts" and e[2] == "deals"}
     assert demo_sandbox.counters()["requests"][read_route] == 4 - saved
+
+
+def requests_for_contacts_to_deals(store: Store) -> int:
+    """Types, listing pages of 100, reads of 50, and per-object pages (500 each) past an object's first 100."""
+    contacts = store.object_ids("contacts")
+    extra = sum(-(-max(0, len(store.targets("contacts", c, "deals")) - 100) // 500) for c in contacts)
+    return 1 + -(-len(contacts) // 100) + -(-len(contacts) // 50) + extra
 
 
 def batches_saved(project: MeltanoProject, store: Store, batch_size: int) -> int:
