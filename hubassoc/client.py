@@ -337,6 +337,12 @@ class HubSpotClient:
             return _classify(response, route)
 
     def _watch_remaining(self, response: requests.Response) -> None:
+        """Tell the pacer HubSpot's view of the limit: the limit itself first, so Remaining is read against it."""
+        maximum = response.headers.get("X-HubSpot-RateLimit-Max")
+        if maximum is not None and maximum.isdigit():
+            interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+            seconds = int(interval) / 1000 if interval is not None and interval.isdigit() else None
+            self.pacer.observe_limit(int(maximum), seconds or None)  # 0 ms is no interval: keep our window
         remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
         if remaining is not None and remaining.isdigit():
             self.pacer.observe_remaining(int(remaining))

@@ -8,15 +8,23 @@ exceed the budget however latency varies, at the cost of about one round trip pe
 Requests in a *chain* (listing pages: each cursor comes from the previous reply) go first: a run can finish no
 sooner than its longest chain, while a read that waits delays nothing but itself. So while chains are open,
 other requests leave one slot free for each chain's next request.
+
+The configured budget may be above what the account allows. HubSpot reports its limit on every reply
+(``X-HubSpot-RateLimit-Max`` per ``X-HubSpot-RateLimit-Interval-Milliseconds``), so the pacer adopts a lower one
+the moment it sees it rather than finding out through 429s or a short ``Remaining``. It never goes above the
+configured budget: a user may keep some of the account's limit for other apps.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+logger = logging.getLogger("hubassoc.pacing")
 
 
 class Ticket:
@@ -29,7 +37,11 @@ class Ticket:
 
 
 class Pacer:
-    """A rolling-window limiter shared by all threads of one client."""
+    """A rolling-window limiter shared by all threads of one client.
+
+    ``budget`` requests per ``window`` seconds is the limit in force: the configured one, or a lower one HubSpot
+    reported (see ``observe_limit``). ``configured_budget`` and ``configured_window`` keep what was asked for.
+    """
 
     def __init__(
         self, budget: int, window_seconds: float, clock: Callable[[], float] = time.monotonic,
@@ -39,6 +51,8 @@ class Pacer:
             raise ValueError(msg)
         self.budget = budget
         self.window = window_seconds
+        self.configured_budget = budget
+        self.configured_window = window_seconds
         self._clock = clock
         self._tickets: deque[Ticket] = deque()
         self._hold_until = 0.0
@@ -83,18 +97,43 @@ class Pacer:
             self._hold_until = max(self._hold_until, self._clock() + seconds)
             self._changed.notify_all()
 
+    def observe_limit(self, maximum: int, interval_seconds: float | None = None) -> None:
+        """Adopt HubSpot's reported limit (``maximum`` per ``interval_seconds``) when it is lower than ours.
+
+        Without this, a budget set above the account's limit shows only as ``Remaining`` falling short, and each
+        shortfall became a hold of most of a window. Limits are compared as rates (the interval may differ from
+        our window; without one, ours is assumed) and only ever lowered: never above the configured budget, and
+        no flapping when endpoint families report different limits (the associations limit is not the general
+        one) -- the lowest seen is safe for all. Logged once per lowering, normally once a run.
+        """
+        if maximum < 1 or (interval_seconds is not None and interval_seconds <= 0):
+            return  # not a usable limit: keep pacing as before
+        with self._changed:
+            window = self.window if interval_seconds is None else interval_seconds
+            if maximum * self.window >= self.budget * window:  # maximum / window >= budget / self.window
+                return
+            self.budget, self.window = maximum, window
+            self._changed.notify_all()  # a shorter window may free slots now
+        logger.info(
+            "HubSpot reports a rate limit of %d requests per %g s, below the configured requests_per_10s "
+            "(%g per %g s): pacing at the reported limit",
+            maximum, window, self.configured_budget, self.configured_window,
+        )
+
     def observe_remaining(self, remaining: int) -> None:
         """Slow down when HubSpot has fewer slots left than our own ledger leaves us.
 
         Running at the budget drives ``X-HubSpot-RateLimit-Remaining`` to zero every window by design; only a
         shortfall beyond our own requests (another app on the account, a lower limit than configured) means
         someone else is spending the budget, and each missing slot is worth one request interval of waiting.
+        Measured against the limit in force, so a reported lower limit (``observe_limit``) is no shortfall.
         """
         with self._changed:
-            ours_left = self.budget - len(self._tickets)
+            budget, window = self.budget, self.window
+            ours_left = budget - len(self._tickets)
         shortfall = ours_left - remaining
         if shortfall > 0:
-            self.hold(self.window / self.budget * shortfall)
+            self.hold(window / budget * shortfall)
 
     def _wait_needed(self, keep: int = 0) -> float:
         """Seconds until a slot is free beyond the ``keep`` kept for chains (at most 0: free now)."""
