@@ -44,9 +44,10 @@ class ValidatingSink(AssociationSink):
 
 
 class ValidatingTarget(TargetHubAssoc):
-    """target-hubassoc with the SDK's JSON-schema record validation."""
+    """target-hubassoc with the SDK's JSON-schema record validation (so every record takes the SDK's path)."""
 
     default_sink_class = ValidatingSink
+    direct_records = False
 
 
 VARIANTS = {"tap-conforming": ConformingTap, "target-validating": ValidatingTarget}

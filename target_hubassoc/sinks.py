@@ -87,14 +87,16 @@ class AssociationSink(BatchSink):
         action: Action = "archive" if deleted else self.settings.action_for(self.stream_name)
         self.writer.add(record, self.stream_name, action)  # shown in a dead letter through ``as_received``
         if self.writer.buffered >= self.max_size:
-            # drain_all, not the SDK's drain of this one sink: the flush covers every stream, so the latest
-            # STATE is safe to emit right after it, which gives a checkpoint per flush.
+            # drain_all, not the SDK's drain of this one sink: the writer holds every stream's records, and the
+            # target's drain hands the latest STATE to a writer checkpoint, emitted once they are written.
             self._drain_target()
 
     @override
     def process_batch(self, context: dict) -> None:
-        """Flush the shared writer: the first sink drained writes every stream's records, the others none."""
-        self.writer.flush()
+        """Nothing to do here: the writer has every record, and the target's ``drain_all`` sends them.
+
+        Only the target knows whether a drain must wait for HubSpot (the end of input) or not (a checkpoint).
+        """
 
 
 

@@ -98,15 +98,17 @@ def test_no_state_is_emitted_past_records_whose_batch_failed(
         contact_company(101, 201), state(checkpoint=1), contact_company(102, 202),  # flush 1: written
         record(**deal, from_id="103", to_id="301"), state(checkpoint=2),
         record(**deal, from_id="104", to_id="302"),  # flush 2: 503, not retried
+        # checkpoints do not wait for HubSpot: the failure is seen when the next batch needs the one worker
         state(checkpoint=3), contact_company(105, 205), contact_company(106, 206), state(checkpoint=4),
+        contact_company(107, 207), contact_company(108, 208),  # never read: the run stopped at 106
     ], tmp_path)
     assert run.returncode == 1
     assert run.states == [{"checkpoint": 1}]
     assert_only(box, {(101, 201, UNLABELED), (102, 202, UNLABELED)})
     assert box.store.edges("contacts", "deals") == []
     assert "HubSpot 503" in run.log
-    assert run.last_log_lines[0].endswith("Summary: 4 records read: created 2, archived 0, unchanged duplicates 0, "
-                                          "rejected 0, unconfirmed 2 (the run stopped before HubSpot confirmed "
+    assert run.last_log_lines[0].endswith("Summary: 6 records read: created 2, archived 0, unchanged duplicates 0, "
+                                          "rejected 0, unconfirmed 4 (the run stopped before HubSpot confirmed "
                                           "them; no STATE covers them: a rerun from the last STATE sends them "
                                           "again)")
 

@@ -5,7 +5,9 @@ Every test asserts the sandbox store exactly (both directions: HubSpot associati
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from target_helpers import (
@@ -16,6 +18,7 @@ from target_helpers import (
     billing_type_id,
     config,
     contact_company,
+    contact_company_edges,
     read_dead_letters,
     record,
     run_in_process,
@@ -23,6 +26,8 @@ from target_helpers import (
     state,
     write_calls,
 )
+
+from hubassoc.sandbox import Sandbox
 
 CREATE_ROUTE = "POST /crm/v3/associations/contacts/companies/batch/create"
 ARCHIVE_ROUTE = "POST /crm/v3/associations/contacts/companies/batch/archive"
@@ -211,11 +216,72 @@ def test_pair_types_are_read_once_per_pair_per_run(crm: CrmFactory, dead_letters
     assert requests["GET /crm/v3/associations/deals/contacts/types"] == 1
 
 
+class _StoreAtEachState:
+    """Stands in for stdout: at each STATE line the target writes, notes which records HubSpot holds then."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.box = box
+        self.seen: list[tuple[int, set[int]]] = []  # (the STATE's position, contacts associated by then)
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            held = {contact for contact, _, _ in contact_company_edges(self.box)}
+            self.seen.append((json.loads(line)["position"], held))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_each_state_comes_out_only_once_hubspot_holds_every_record_before_it(
+    crm: CrmFactory, dead_letters: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checkpoints do not wait for HubSpot's reply; the STATE they carry waits for it instead.
+
+    One worker, so each batch is settled when the next one is sent, and every checkpoint's STATE comes out.
+    """
+    box = crm(latency_ms=20)
+    contacts = list(range(101, 121))
+    messages: list[dict[str, Any]] = [schema()]
+    for position, contact in enumerate(contacts, start=1):
+        messages += [contact_company(contact, 201), state(position=position)]
+    stdout = _StoreAtEachState(box)
+    monkeypatch.setattr("sys.stdout", stdout)
+    run_in_process(config(box, dead_letters, batch_size_rows=2, max_workers=1), messages)
+    positions = [position for position, _ in stdout.seen]
+    assert positions == sorted(positions)
+    assert positions[-1] == len(contacts)
+    assert len(positions) >= len(contacts) // 2  # a STATE per checkpoint (every 2 records), not only the last
+    for position, held in stdout.seen:
+        assert set(contacts[:position]) <= held, f"STATE {position} came out before its records were written"
+
+
 def test_a_state_message_is_passed_on_after_its_records_are_written(
     crm: CrmFactory, dead_letters: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     box = crm()
     run_in_process(config(box, dead_letters), [schema(), contact_company(101, 201), state(bookmark=1)])
-    assert capsys.readouterr().out == '{"bookmark": 1}\n'
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{"bookmark": 1}]
     assert_only(box, {(101, 201, UNLABELED)})
     assert read_dead_letters(dead_letters) == []
+
+
+def test_stream_maps_still_apply_to_every_record(crm: CrmFactory, dead_letters: Path) -> None:
+    """Records skip the SDK's per-record path only when it would not change them: a configured map still runs."""
+    box = crm()
+    maps = {"associations": {"__filter__": "from_id != '101'", "to_id": "'203' if from_id == '102' else to_id"}}
+    run_in_process(config(box, dead_letters, stream_maps=maps), [
+        schema(), contact_company(101, 201), contact_company(102, 202), contact_company(103, 203),
+    ])
+    assert_only(box, {(102, 203, UNLABELED), (103, 203, UNLABELED)})
+
+
+def test_flattening_still_applies_to_every_record(crm: CrmFactory, dead_letters: Path) -> None:
+    """With flattening on, records take the SDK's record path: a rejected one shows its fields flattened."""
+    box = crm()
+    nested = record(from_object_type="contacts", from_id="101", to_object_type="companies", to={"id": "201"})
+    run_in_process(config(box, dead_letters, flattening_enabled=True, flattening_max_depth=1, max_rejected_records=1),
+                   [schema(), nested])
+    [letter] = read_dead_letters(dead_letters)
+    assert letter["reason"].startswith("missing to_id")
+    assert letter["record"]["to__id"] == "201"

@@ -172,7 +172,7 @@ def test_a_record_that_cannot_be_an_association_is_dead_lettered_at_once(
 def _pending(contact: int, action: str = "create", to_type: str = "companies") -> Pending:
     target = parse_object_type(to_type)
     key = AssociationKey("contacts", str(contact), target.name, "1", 279)
-    resolved = Resolved(key, CONTACTS, target, AssociationInput(str(contact), "1", "x"))
+    resolved = Resolved.of(key, CONTACTS, target, AssociationInput(str(contact), "1", "x"))
     return Pending(action, resolved, {}, "s")  # type: ignore[arg-type]
 
 
