@@ -91,8 +91,11 @@ def goals(results: dict[str, list[Row]]) -> list[tuple[str, bool | None]]:
     found: list[tuple[str, bool | None]] = []
     for name in ("tap", "target"):
         rows = results.get(name)
-        found.append((f"{name}: wall time within 1/0.9 of the lower bound (bound/wall >= 0.9)",
+        found.append((f"{name}: wall time within 1/0.9 of the lower bound as the issue words it (bound/wall >= 0.9)",
                       None if not rows else all(r["bound_ratio"] >= 0.9 for r in rows)))
+        found.append((f"{name}: wall time within 1/0.9 of the bound under HubSpot's rolling window "
+                      "(max(bound, floor)/wall >= 0.9)",
+                      None if not rows else all(r["floor_ratio"] >= 0.9 for r in rows)))
         found.append((f"{name}: no failed request, 429s under 1 % of requests",
                       None if not rows else all(r["failed"] == 0 and r["rate_limited"] < 0.01 * r["calls"]
                                                 for r in rows)))
