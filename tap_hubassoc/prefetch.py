@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from hubassoc.client import IdPage
 
 MAX_PAGES_AHEAD = 1000  # 100,000 ids, a few MB: a later from type's listing runs on while an earlier one is read
-_PUT_POLL_SECONDS = 0.1
+_POLL_SECONDS = 0.1
+
+
+class ListingStoppedError(RuntimeError):
+    """The listing was stopped (the stream is aborting) before its last page."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the listing of {name} was stopped")
 
 
 @dataclass(frozen=True)
@@ -36,19 +43,35 @@ class ListingPrefetch:
     ) -> None:
         self._pages: queue.Queue[IdPage | _End] = queue.Queue(max_pages or MAX_PAGES_AHEAD)
         self._stop = threading.Event()
+        self._name = name
         self._thread = threading.Thread(target=self._run, args=(list_pages,), name=f"hubassoc-listing-{name}",
                                         daemon=True)
         self._thread.start()
 
     def pages(self) -> Iterator[IdPage]:
-        """The pages in listing order; a listing error is raised here, where the pages are used."""
+        """The pages in listing order; a listing error is raised here, where the pages are used.
+
+        Once stopped, waiting for a page raises rather than blocks for ever: a reader still waiting then (the
+        read-ahead thread, see tap_hubassoc.readahead) is released, and pages that will never come are not
+        mistaken for the end of the listing.
+        """
         while True:
-            item = self._pages.get()
+            try:
+                item = self._pages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if self._stop.is_set():
+                    raise ListingStoppedError(self._name) from None
+                continue
             if isinstance(item, _End):
                 if item.error is not None:
                     raise item.error
                 return
             yield item
+
+    @property
+    def requesting(self) -> bool:
+        """Whether the listing may be sending requests now: neither finished, stopped, nor waiting for room."""
+        return self._thread.is_alive() and not self._stop.is_set() and not self._pages.full()
 
     def stop(self) -> None:
         """Stop listing after the request under way (the thread is a daemon: nothing waits for it)."""
@@ -68,7 +91,7 @@ class ListingPrefetch:
         """Queue ``item`` when there is room; False once stopped."""
         while not self._stop.is_set():
             try:
-                self._pages.put(item, timeout=_PUT_POLL_SECONDS)
+                self._pages.put(item, timeout=_POLL_SECONDS)
             except queue.Full:
                 continue
             return True
