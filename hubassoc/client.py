@@ -167,6 +167,38 @@ class InputError:
     correlation_id: str | None = None
 
 
+class InFlightSlots:
+    """``max_workers`` requests in flight at once; one that is not a chain's link leaves a slot per open chain.
+
+    The pacer gives chains (listing pages) first call on the budget; without the same here, a listing page
+    would wait behind reads for a connection, and the run's longest chain with it.
+    """
+
+    def __init__(self, limit: int, pacer: Pacer) -> None:
+        self.limit = limit
+        self._pacer = pacer
+        self._busy = 0
+        self._others = 0  # of which not chain links
+        self._changed = threading.Condition()
+
+    def acquire(self, *, chain: bool = False) -> None:
+        """Wait for a slot; one that is not a chain link also for one beyond those kept for open chains."""
+        with self._changed:
+            while self._busy >= self.limit or (
+                not chain and self._others >= max(1, self.limit - self._pacer.open_chains)
+            ):
+                self._changed.wait(timeout=0.1)  # chains closing do not notify: look again now and then
+            self._busy += 1
+            self._others += not chain
+
+    def release(self, *, chain: bool = False) -> None:
+        """A request is answered (or failed)."""
+        with self._changed:
+            self._busy -= 1
+            self._others -= not chain
+            self._changed.notify_all()
+
+
 class HubSpotClient:
     """Shared by all streams or sinks of one plugin run: one pacer, one token, one thread pool."""
 
@@ -178,12 +210,16 @@ class HubSpotClient:
         self.tokens = TokenSource(credentials, self._request_token)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc")
+        # Per-object pages of one batch read are fetched side by side on threads of their own: a batch's objects
+        # past 100 associations are independent chains, and in turn they made one batch a chain of ~20 pages.
+        self._pages = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc-pages")
         # max_workers bounds the requests in flight, whichever thread sends them (the pool's, or a listing one)
-        self._in_flight = threading.BoundedSemaphore(settings.max_workers)
+        self._in_flight = InFlightSlots(settings.max_workers, self.pacer)
 
     def close(self) -> None:
         """Stop the worker threads; requests under way finish first."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pages.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> HubSpotClient:
         return self
@@ -243,13 +279,17 @@ class HubSpotClient:
                             json_body={"inputs": [{"id": i} for i in ids]})
         raise_on_read_errors(body, route)
         by_id: dict[str, list[Edge]] = {}
+        truncated: list[tuple[str, str]] = []
         for result in body.get("results", []):
             from_id = str(result["from"]["id"])
             edges = by_id.setdefault(from_id, [])
             edges += [Edge(from_id, str(t["id"]), str(t["type"])) for t in result.get("to", [])]
             cursor = next_after_cursor(result)
             if cursor is not None:
-                edges += self._read_remaining(from_type, from_id, to_type, cursor)
+                truncated.append((from_id, cursor))
+        rest = self._pages.map(lambda item: self._read_remaining(from_type, item[0], to_type, item[1]), truncated)
+        for (from_id, _), edges in zip(truncated, rest, strict=True):
+            by_id[from_id] += edges
         return [edge for i in dict.fromkeys(ids) for edge in by_id.get(i, [])]
 
     def batch_create(self, from_type: str, to_type: str, inputs: list[AssociationInput]) -> list[InputError]:
@@ -314,8 +354,9 @@ class HubSpotClient:
         retried: bool,
     ) -> _Answer | _Failure:
         route = f"{method} {path}"
-        ticket = self.pacer.acquire(chain=getattr(self._local, "chains", 0) > 0)
-        self._in_flight.acquire()  # after the pacer: a request waiting for budget does not hold a worker's slot
+        chain = getattr(self._local, "chains", 0) > 0
+        ticket = self.pacer.acquire(chain=chain)
+        self._in_flight.acquire(chain=chain)  # after the pacer: a request waiting for budget holds no slot
         try:
             response = self._session().request(
                 method, self.base_url + path, params=params,
@@ -330,7 +371,7 @@ class HubSpotClient:
             return _Failure(HubSpotError(f"{kind}: {type(exc).__name__}", route=route), reason=kind)
         finally:
             self.pacer.done(ticket)
-            self._in_flight.release()
+            self._in_flight.release(chain=chain)
         with response:
             self.stats.count(response.status_code, retried=retried)
             self._watch_remaining(response)

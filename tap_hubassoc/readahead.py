@@ -69,21 +69,31 @@ class WorkerSlots:
 
         As the client's ``map_ordered`` (at most ``2 * max_workers`` results pending, an error raised at its
         place in order, what is pending cancelled when the caller stops), except that it may begin with tasks
-        already started: a partition read ahead continues here without a pause.
+        already started: a partition read ahead continues here without a pause. It takes the next task before
+        handing on each result, so the workers are not idle while results read ahead are emitted (that took
+        seconds of CPU after the last listing page, with the partition's last reads not yet sent).
         """
         limit = 2 * self.max_workers
         pending: deque[Future[R]] = deque(started)
         source = iter(items)
+        failure: Exception | None = None  # from ``items`` (a failed listing): raised after the results before it
         try:
             while True:
-                while pending and (len(pending) >= limit or pending[0].done()):
+                if len(pending) < limit:
+                    try:
+                        item = next(source, _END)
+                    except Exception as exc:  # re-raised below, after the results before it
+                        failure = exc
+                        break
+                    if item is _END:
+                        break
+                    pending.append(self.submit(fn, item))  # type: ignore[arg-type]
+                if pending and (len(pending) >= limit or pending[0].done()):
                     yield pending.popleft().result()
-                item = next(source, _END)
-                if item is _END:
-                    break
-                pending.append(self.submit(fn, item))  # type: ignore[arg-type]
             while pending:
                 yield pending.popleft().result()
+            if failure is not None:
+                raise failure
         finally:
             for future in pending:
                 future.cancel()

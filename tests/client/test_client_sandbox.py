@@ -65,6 +65,20 @@ def test_object_with_250_associations_comes_back_whole_through_per_object_paging
     assert counts["GET /crm/v3/objects/deals/{id}/associations/contacts"] == 1
 
 
+def test_objects_past_100_associations_are_paged_side_by_side_within_one_batch_read(crm: Any) -> None:
+    """Each truncated object is a chain of its own (its cursor works only on its per-object endpoint), so a
+    batch's objects past 100 are read at once, not one after another: one batch read is not a long chain."""
+    crm.configure(latency_ms=100)
+    ids = [str(crm.deals[101]), str(crm.deals[250])]
+    with make_client(crm.url, max_workers=4) as client:
+        edges = client.batch_read("deals", "contacts", ids)
+    assert len(edges) == 101 + 250
+    assert [e.from_id for e in edges] == [ids[0]] * 101 + [ids[1]] * 250  # still in input order, each whole
+    counters = crm.counters()
+    assert counters["requests"]["GET /crm/v3/objects/deals/{id}/associations/contacts"] == 2
+    assert counters["peak_concurrency"] == 2
+
+
 def test_ids_without_associations_give_no_rows_and_no_error(crm: Any) -> None:
     """HubSpot answers 207 NO_ASSOCIATIONS_FOUND for them: that is data, not a failure."""
     with make_client(crm.url) as client:
