@@ -12,7 +12,8 @@ import json
 import math
 import subprocess
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,40 @@ def sync_in_process(config: dict[str, Any], state: dict[str, Any] | None = None)
     finally:
         tap.close()
     return TapRun(0, parse_messages(out.getvalue().splitlines()))
+
+
+def contacts_and_deals(contacts: list[int], deals: list[int]) -> Store:
+    """Contacts and deals only, each contact with one deal (round robin): two from types, one pair each way."""
+    store = Store()
+    store.add_objects("contacts", contacts)
+    store.add_objects("deals", deals)
+    store.add_associations("contacts", "deals", ((c, deals[i % len(deals)]) for i, c in enumerate(contacts)))
+    return store
+
+
+def eventually(condition: Callable[[], bool], polls: int = 200, pause: float = 0.05) -> bool:
+    """Whether ``condition`` holds within ``polls`` looks (for what a background thread does)."""
+    for _ in range(polls):
+        if condition():
+            return True
+        time.sleep(pause)
+    return condition()
+
+
+def while_contacts_are_held(url: str, condition: Callable[[], bool], **settings: Any) -> tuple[dict[str, Any], bool]:
+    """Take the contacts partition's first record and stop there: whether ``condition`` comes true meanwhile.
+
+    The SDK cannot reach a later partition while the first is held, so what happens then happens ahead.
+    """
+    tap = TapHubAssoc(config=base_config(url, **settings))
+    try:
+        records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
+        first = next(records)
+        happened = eventually(condition)
+        records.close()  # type: ignore[attr-defined]
+    finally:
+        tap.close()
+    return first, happened
 
 
 def row(record: dict[str, Any]) -> tuple[Any, ...]:

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
-from collections.abc import Callable
 
 import pytest
-from tap_harness import base_config, parse_messages, row, v3_records
+from tap_harness import (
+    base_config,
+    contacts_and_deals,
+    parse_messages,
+    row,
+    v3_records,
+    while_contacts_are_held,
+)
 
 from hubassoc.errors import RetriesExhaustedError
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
@@ -26,31 +31,14 @@ LIST_DEALS = "GET /crm/v3/objects/deals"
 
 
 def build_store() -> Store:
-    store = Store()
-    store.add_objects("contacts", CONTACTS)
-    store.add_objects("deals", DEALS)
-    store.add_associations("contacts", "deals", ((c, DEALS[i % len(DEALS)]) for i, c in enumerate(CONTACTS)))
-    return store
-
-
-def _eventually(condition: Callable[[], bool], polls: int = 200, pause: float = 0.05) -> bool:
-    for _ in range(polls):
-        if condition():
-            return True
-        time.sleep(pause)
-    return condition()
+    return contacts_and_deals(CONTACTS, DEALS)
 
 
 def test_the_second_from_type_is_listed_while_the_first_is_still_being_read() -> None:
     with Sandbox(SandboxConfig(rate_limit=10_000), build_store()) as box:
-        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
-        try:
-            records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
-            first = next(records)
-            deals_listed = _eventually(lambda: box.counters()["requests"].get(LIST_DEALS, 0) > 0)
-            records.close()  # type: ignore[attr-defined]
-        finally:
-            tap.close()
+        first, deals_listed = while_contacts_are_held(
+            box.url, lambda: box.counters()["requests"].get(LIST_DEALS, 0) > 0, associations=PAIRS, batch_size=100,
+            max_workers=2)
     assert first["from_id"] == str(CONTACTS[0])
     assert deals_listed
 

@@ -12,12 +12,21 @@ import contextlib
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tap_harness import base_config, parse_messages, row, sync_in_process, v3_records
+from tap_harness import (
+    base_config,
+    contacts_and_deals,
+    eventually,
+    parse_messages,
+    row,
+    sync_in_process,
+    v3_records,
+    while_contacts_are_held,
+)
 
 from hubassoc.errors import RetriesExhaustedError
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
@@ -33,19 +42,7 @@ LIST_CONTACTS = "GET /crm/v3/objects/contacts"
 
 
 def build_store() -> Store:
-    store = Store()
-    store.add_objects("contacts", CONTACTS)
-    store.add_objects("deals", DEALS)
-    store.add_associations("contacts", "deals", ((c, DEALS[i % len(DEALS)]) for i, c in enumerate(CONTACTS)))
-    return store
-
-
-def _eventually(condition: Callable[[], bool], polls: int = 200, pause: float = 0.05) -> bool:
-    for _ in range(polls):
-        if condition():
-            return True
-        time.sleep(pause)
-    return condition()
+    return contacts_and_deals(CONTACTS, DEALS)
 
 
 def _deals_reads(box: Sandbox) -> int:
@@ -58,14 +55,8 @@ def _deals_reads(box: Sandbox) -> int:
 def test_the_second_from_type_is_read_while_the_first_is_still_being_emitted() -> None:
     """The contacts partition is held after its first record: the SDK cannot have reached deals, yet they are read."""
     with Sandbox(SandboxConfig(rate_limit=10_000), build_store()) as box:
-        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
-        try:
-            records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
-            first = next(records)
-            read_ahead = _eventually(lambda: _deals_reads(box) > 0)
-            records.close()  # type: ignore[attr-defined]
-        finally:
-            tap.close()
+        first, read_ahead = while_contacts_are_held(box.url, lambda: _deals_reads(box) > 0, associations=PAIRS,
+                                                    batch_size=100, max_workers=2)
     assert first["from_id"] == str(CONTACTS[0])
     assert read_ahead
 
@@ -141,11 +132,11 @@ def test_reading_ahead_and_listing_stop_when_the_stream_stops() -> None:
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             next(records)
-            assert _eventually(lambda: _deals_reads(box) > 0)
+            assert eventually(lambda: _deals_reads(box) > 0)
             records.close()  # type: ignore[attr-defined]
             started = [t for t in threading.enumerate() if t not in before and t.name.startswith(
                 ("hubassoc-readahead", "hubassoc-listing"))]
-            ended = _eventually(lambda: not any(t.is_alive() for t in started))
+            ended = eventually(lambda: not any(t.is_alive() for t in started))
         finally:
             tap.close()
         listed = box.counters()["requests"][LIST_CONTACTS]
@@ -201,7 +192,7 @@ def test_read_ahead_runs_on_at_most_half_the_workers(pool: ThreadPoolExecutor) -
     slots = WorkerSlots(pool.submit, 4)
     later = Gate()
     ahead = ReadAhead(slots, later.task, len, [("later", _lane(10))])
-    assert _eventually(lambda: later.started == 2)
+    assert eventually(lambda: later.started == 2)
     time.sleep(0.2)  # room for a wrong implementation to start a third
     claimed = ahead.claim("later")
     later.release.set()
@@ -220,7 +211,7 @@ def test_read_ahead_starts_nothing_while_told_the_budget_is_needed_elsewhere(poo
     time.sleep(0.2)  # room for a wrong implementation to start something
     started_before = later.started
     allowed.set()
-    assert _eventually(lambda: later.started > 0)
+    assert eventually(lambda: later.started > 0)
     ahead.stop()
     assert started_before == 0
 
@@ -230,7 +221,7 @@ def test_read_ahead_holds_at_most_twice_max_workers_batches(pool: ThreadPoolExec
     later = Gate(size=0)  # batches without records: only the batch bound applies
     later.release.set()
     ahead = ReadAhead(slots, later.task, len, [("later", _lane(20))])
-    assert _eventually(lambda: later.started == 8)
+    assert eventually(lambda: later.started == 8)
     time.sleep(0.2)
     claimed = ahead.claim("later")
     assert claimed is not None
@@ -243,7 +234,7 @@ def test_read_ahead_stops_at_its_record_cap(pool: ThreadPoolExecutor) -> None:
     later = Gate(size=60)
     later.release.set()
     ahead = ReadAhead(slots, later.task, len, [("later", _lane(20))], max_records=100)
-    assert _eventually(lambda: later.started == 2)
+    assert eventually(lambda: later.started == 2)
     time.sleep(0.2)
     claimed = ahead.claim("later")
     assert claimed is not None
@@ -260,7 +251,7 @@ def test_a_failed_listing_read_ahead_is_raised_where_its_partition_is_read(pool:
     later = Gate()
     later.release.set()
     ahead = ReadAhead(slots, later.task, len, [("later", listing())])
-    assert _eventually(lambda: later.started == 1)
+    assert eventually(lambda: later.started == 1)
     ahead.thread.join(5)
     assert not ahead.thread.is_alive()  # a failure halts reading ahead
     claimed = ahead.claim("later")
@@ -277,12 +268,12 @@ def test_stopping_cancels_read_ahead_not_yet_started_and_ends_its_thread() -> No
         held: Future[Any] = pool.submit(other.task, 0)  # one thread busy outside the slots' count
         slots = WorkerSlots(pool.submit, 4)
         ahead = ReadAhead(slots, later.task, len, [("later", _lane(10))])
-        assert _eventually(lambda: later.started == 1 and slots.busy == 2)  # the second waits in the pool's queue
+        assert eventually(lambda: later.started == 1 and slots.busy == 2)  # the second waits in the pool's queue
         ahead.stop()
         other.release.set()
         later.release.set()
         held.result()
-        assert _eventually(lambda: slots.busy == 0)
+        assert eventually(lambda: slots.busy == 0)
         ahead.thread.join(5)
     assert later.started == 1
     assert not ahead.thread.is_alive()
