@@ -215,6 +215,7 @@ class HubSpotClient:
         self._pages = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc-pages")
         # max_workers bounds the requests in flight, whichever thread sends them (the pool's, or a listing one)
         self._in_flight = InFlightSlots(settings.max_workers, self.pacer)
+        self._day_spent: DailyLimitError | None = None  # HubSpot's daily limit, once a reply said it is spent
 
     def close(self) -> None:
         """Stop the worker threads; requests under way finish first."""
@@ -332,6 +333,9 @@ class HubSpotClient:
         self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
     ) -> Any:
         """Send one request under the pacer, retrying what is transient; returns the decoded body or None."""
+        if self._day_spent is not None:  # every request until the reset would be one more 429: send none
+            raise DailyLimitError(self._day_spent.message, status=self._day_spent.status,
+                                  category=self._day_spent.category, route=f"{method} {path}")
         retry = _RetryClock(self.settings)
         route = f"{method} {path}"
         refreshed = False
@@ -345,6 +349,8 @@ class HubSpotClient:
                 refreshed = True
                 continue
             if outcome.final:
+                if isinstance(outcome.error, DailyLimitError):
+                    self._day_spent = outcome.error
                 raise outcome.error
             retry.wait_or_raise(outcome, route, self.pacer)
             self.stats.retried_for(outcome.reason or str(outcome.error.status))

@@ -141,6 +141,19 @@ def test_daily_limit_fails_fast_and_says_when_it_resets(sandbox: Callable[..., A
     assert box.counters()["requests_total"] == 1
 
 
+def test_after_the_daily_limit_no_request_is_sent_until_the_run_ends(sandbox: Callable[..., Any]) -> None:
+    """Until midnight in the account's time zone every request would be one more 429 (HubSpot asks that error
+    responses stay under 5 % of a day's requests): other threads' requests fail at once, without sending."""
+    box = sandbox(tokens=[TOKEN], seed="demo")
+    box.schedule_faults("429-daily", 1)
+    with make_client(box.url) as client:
+        with pytest.raises(DailyLimitError):
+            client.association_types("contacts", "companies")
+        with pytest.raises(DailyLimitError, match="resets at midnight"):
+            client.association_types("contacts", "deals")
+    assert box.counters()["requests_total"] == 1
+
+
 def test_missing_scope_is_named_and_not_retried(sandbox: Callable[..., Any]) -> None:
     box = sandbox(tokens=[TOKEN], seed="demo", token_scopes={TOKEN: ["crm.objects.companies.read"]})
     with make_client(box.url) as client, pytest.raises(MissingScopesError, match=r"crm\.objects\.contacts\.read"):
