@@ -91,3 +91,16 @@ def quoted(value: object) -> str:
     """A value as repr for a message, cut to its start: a 10 MB id must not make a 10 MB reason or log line."""
     text = repr(value)
     return text if len(text) <= QUOTED_CHARS else f"{text[:QUOTED_CHARS]}... ({len(text)} characters)"
+
+
+_REPORTED = "hubassoc_reported"
+
+
+def mark_reported(failure: BaseException) -> None:
+    """The run has logged this failure and its summary: the CLI exits 1 without saying it again."""
+    setattr(failure, _REPORTED, True)
+
+
+def was_reported(failure: BaseException) -> bool:
+    """Whether ``mark_reported`` was called on this failure."""
+    return bool(getattr(failure, _REPORTED, False))

@@ -16,7 +16,7 @@ from typing_extensions import override
 from hubassoc.api_version import is_labelled, parse_api_version
 from hubassoc.client import READ_BATCH_LIMIT, HubSpotClient
 from hubassoc.client_v4 import AssociationsV4
-from hubassoc.errors import HubSpotError
+from hubassoc.errors import HubSpotError, mark_reported, was_reported
 from hubassoc.labels import PairLabelsCache
 from hubassoc.objects import ObjectType
 from hubassoc.runtime import tune_gc
@@ -117,8 +117,19 @@ class TapHubAssoc(Tap):
 
     @override
     def sync_all(self) -> None:
+        """Sync as the SDK does; a HubSpot failure is logged with the run's API summary after it, as the last lines.
+
+        A run that stops still says what it spent (calls, 429s, retries): that is what tells a daily limit spent by
+        this run from one spent by another app.
+        """
         try:
             super().sync_all()
+        except HubSpotError as exc:
+            self.logger.error("tap-hubassoc stopped: %s", exc)
+            if self._client is not None:
+                self.logger.info(self._client.stats.summary_line())
+            mark_reported(exc)
+            raise
         finally:
             self._flush_output()
 
@@ -145,7 +156,8 @@ class TapHubAssoc(Tap):
         try:
             super().invoke(about=about, about_format=about_format, config=config, state=state, catalog=catalog)
         except HubSpotError as exc:
-            cls.logger.error("tap-hubassoc stopped: %s", exc)
+            if not was_reported(exc):
+                cls.logger.error("tap-hubassoc stopped: %s", exc)
             raise click.exceptions.Exit(1) from None
 
     @classmethod

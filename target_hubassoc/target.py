@@ -21,7 +21,7 @@ from typing_extensions import override
 
 from hubassoc.api_version import DEFAULT_API_VERSION
 from hubassoc.dead_letters import DeadLetterFile
-from hubassoc.errors import HubSpotError
+from hubassoc.errors import HubSpotError, mark_reported, was_reported
 from hubassoc.runtime import tune_gc
 from hubassoc.settings import CONNECTION_PROPERTIES, client_from_config
 from hubassoc.writer import AssociationWriter, WriterFailedError
@@ -30,7 +30,6 @@ from target_hubassoc.settings import TARGET_PROPERTIES, TargetSettings
 from target_hubassoc.sinks import AssociationSink, as_received
 from target_hubassoc.termination import GracefulStop
 
-_REPORTED = "hubassoc_reported"  # set on an exception once the run has logged it and the summary
 # Failures whose message says it all; anything else is logged with its traceback.
 _EXPECTED_FAILURES = (HubSpotError, FatalSyncError, InvalidInputLine, WriterFailedError)
 _MESSAGE_CHARS = 1000  # the SDK repeats a bad line in its messages: a 10 MB line must not become 10 MB of log
@@ -207,7 +206,7 @@ class TargetHubAssoc(Target):
         if failure is not None:
             self.logger.error("target-hubassoc stopped at %s: %s", where, _brief(failure),
                               exc_info=not isinstance(failure, _EXPECTED_FAILURES))
-            setattr(failure, _REPORTED, True)
+            mark_reported(failure)
         lines = self.writer.stats.summary_lines(
             self.client.stats, dry_run=self.settings.dry_run, dead_letter_path=self.settings.dead_letter_path,
         )
@@ -236,7 +235,7 @@ class TargetHubAssoc(Target):
         try:
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except Exception as exc:
-            if not getattr(exc, _REPORTED, False):
+            if not was_reported(exc):
                 raise
             raise click.exceptions.Exit(1) from None
 

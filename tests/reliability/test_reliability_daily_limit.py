@@ -41,6 +41,10 @@ def test_tap_stops_at_the_daily_limit_and_resumes_after_the_reset(tmp_path: Path
         assert_clean_failure(stopped)
         assert RESETS in stopped.stderr
         assert "policyName" not in stopped.stderr  # HubSpot's reason in words, not its JSON
+        # the reason, then what the run spent, as the last lines: this run's calls, not another app's
+        last = [line for line in stopped.stderr.strip().splitlines() if "tap-hubassoc" in line][-2:]
+        assert "tap-hubassoc stopped: HubSpot 429" in last[0]
+        assert f"Summary: {box.counters()['requests_total']} API calls" in last[1]
         # prompt: no retry; only reads already handed to the workers when the first DAILY 429 came back
         # (at most two per worker are queued ahead) get one too
         assert box.counters()["rate_limited"] <= 2 * WORKERS
