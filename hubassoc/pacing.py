@@ -11,7 +11,8 @@ round trip, so while chains are open the other requests share what the chains le
 less one window's worth of round trips per chain (at most three quarters of it), and never the last
 ``CHAIN_RESERVE`` free slots per chain (slots come free in the rhythm of the sends a window earlier, in bursts,
 and a chain's next page must not wait for the next burst). Leaving chains one slot, as before, let reads take
-the budget and the benchmark's 500-page listing chain ran 84 to 93 s instead of about 80 (benchmarks/).
+the budget: the benchmark's 500-page listing chain, 77 s alone, ran 84 to 93 s beside the reads; with this,
+82 to 88 s (benchmarks/).
 
 The configured budget may be above what the account allows. HubSpot reports its limit on every reply
 (``X-HubSpot-RateLimit-Max`` per ``X-HubSpot-RateLimit-Interval-Milliseconds``), so the pacer adopts a lower one
