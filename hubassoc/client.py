@@ -30,6 +30,10 @@ from hubassoc.errors import (
     RetriesExhaustedError,
 )
 from hubassoc.limits import (
+    DAILY_LIMIT_HEADER,
+    LIMIT_INTERVAL_HEADER,
+    LIMIT_MAX_HEADER,
+    LIMIT_REMAINING_HEADER,
     LIST_PAGE_LIMIT,
     PER_OBJECT_PAGE_LIMIT,
     READ_BATCH_LIMIT,
@@ -385,12 +389,12 @@ class HubSpotClient:
 
     def _watch_remaining(self, response: requests.Response) -> None:
         """Tell the pacer HubSpot's view of the limit: the limit itself first, so Remaining is read against it."""
-        maximum = response.headers.get("X-HubSpot-RateLimit-Max")
+        maximum = response.headers.get(LIMIT_MAX_HEADER)
         if maximum is not None and maximum.isdigit():
-            interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+            interval = response.headers.get(LIMIT_INTERVAL_HEADER)
             seconds = int(interval) / 1000 if interval is not None and interval.isdigit() else None
             self.pacer.observe_limit(int(maximum), seconds or None)  # 0 ms is no interval: keep our window
-        remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
+        remaining = response.headers.get(LIMIT_REMAINING_HEADER)
         if remaining is not None and remaining.isdigit():
             self.pacer.observe_remaining(int(remaining))
 
@@ -525,7 +529,7 @@ def _scopes(body: Any) -> tuple[str, ...]:
 
 
 def _daily_limit(error: HubSpotError, response: requests.Response) -> DailyLimitError:
-    limit = response.headers.get("X-HubSpot-RateLimit-Daily", "?")
+    limit = response.headers.get(DAILY_LIMIT_HEADER, "?")
     msg = (
         f"HubSpot's daily request limit ({limit} requests) is spent: it resets at midnight in the HubSpot "
         "account's time zone; run again after that (a resumed run continues where this one stopped)"

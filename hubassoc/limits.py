@@ -8,3 +8,11 @@ PER_OBJECT_PAGE_LIMIT = 500  # per-object associations endpoint
 READ_BATCH_LIMIT = 1000  # batch/read inputs
 WRITE_BATCH_LIMIT = 2000  # batch/create inputs; archive's limit is undocumented, so the same
 TRANSIENT_5XX = (500, 502, 503, 504, 521, 523, 524)  # statuses HubSpot documents as retryable after a pause
+
+# The rate-limit headers on every reply (hubspot-associations-api.md, "Rate limits"): the client reads them, the
+# sandbox sends them.
+LIMIT_INTERVAL_HEADER = "X-HubSpot-RateLimit-Interval-Milliseconds"
+LIMIT_MAX_HEADER = "X-HubSpot-RateLimit-Max"
+LIMIT_REMAINING_HEADER = "X-HubSpot-RateLimit-Remaining"
+DAILY_LIMIT_HEADER = "X-HubSpot-RateLimit-Daily"
+DAILY_REMAINING_HEADER = "X-HubSpot-RateLimit-Daily-Remaining"

@@ -11,6 +11,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hubassoc.limits import (
+    DAILY_LIMIT_HEADER,
+    DAILY_REMAINING_HEADER,
+    LIMIT_INTERVAL_HEADER,
+    LIMIT_MAX_HEADER,
+    LIMIT_REMAINING_HEADER,
+)
 from hubassoc.sandbox.config import SandboxConfig
 from hubassoc.sandbox.wire import Response, correlation_id
 
@@ -86,11 +93,11 @@ class RateLimiter:
     def _headers(self, config: SandboxConfig) -> dict[str, str]:
         daily = UNLIMITED_DAILY_REPORTED if config.daily_limit is None else config.daily_limit
         return {
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(round(config.window_seconds * 1000)),
-            "X-HubSpot-RateLimit-Max": str(config.rate_limit),
-            "X-HubSpot-RateLimit-Remaining": str(max(0, config.rate_limit - len(self._window))),
-            "X-HubSpot-RateLimit-Daily": str(daily),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, daily - self._daily)),
+            LIMIT_INTERVAL_HEADER: str(round(config.window_seconds * 1000)),
+            LIMIT_MAX_HEADER: str(config.rate_limit),
+            LIMIT_REMAINING_HEADER: str(max(0, config.rate_limit - len(self._window))),
+            DAILY_LIMIT_HEADER: str(daily),
+            DAILY_REMAINING_HEADER: str(max(0, daily - self._daily)),
         }
 
 
