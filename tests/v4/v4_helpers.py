@@ -15,7 +15,6 @@ from typing import Any
 
 import requests
 
-from hubassoc.objects import parse_object_type
 from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA
 from hubassoc.sandbox import Sandbox, Store
 from tap_hubassoc.tap import TapHubAssoc
@@ -96,16 +95,6 @@ def v4_expected(store: Store, from_type: str, to_type: str) -> list[dict[str, An
     defines the type (account labels' names are not in any v4 reply)."""
     return [{**r, "association_type": r["association_type"] if r["association_category"] == "HUBSPOT_DEFINED"
              else None} for r in store.records(from_type, to_type)]
-
-
-def v3_expected(store: Store, from_type: str, to_type: str) -> list[dict[str, Any]]:
-    """What v3 shows: toward companies only the primary company (all its types); no labels anywhere."""
-    records = [{**r, "association_label": None} for r in store.records(from_type, to_type)]
-    primary = store.primary_type(from_type, to_type)
-    if parse_object_type(to_type).name != "companies" or primary is None:
-        return records
-    primaries = {(r["from_id"], r["to_id"]) for r in records if r["association_type_id"] == primary.type_id}
-    return [r for r in records if (r["from_id"], r["to_id"]) in primaries]
 
 
 # -- HTTP ---------------------------------------------------------------------------------------------------------
