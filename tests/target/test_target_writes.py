@@ -5,6 +5,7 @@ Every test asserts the sandbox store exactly (both directions: HubSpot associati
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ from target_helpers import (
     record,
     run_in_process,
     schema,
+    singer_text,
     state,
     write_calls,
 )
 
 from hubassoc.sandbox import Sandbox
+from target_hubassoc.target import TargetHubAssoc
 
 CREATE_ROUTE = "POST /crm/v3/associations/contacts/companies/batch/create"
 ARCHIVE_ROUTE = "POST /crm/v3/associations/contacts/companies/batch/archive"
@@ -285,3 +288,22 @@ def test_flattening_still_applies_to_every_record(crm: CrmFactory, dead_letters:
     [letter] = read_dead_letters(dead_letters)
     assert letter["reason"].startswith("missing to_id")
     assert letter["record"]["to__id"] == "201"
+
+
+def test_records_held_longer_than_the_max_record_age_are_sent_without_waiting_for_a_full_buffer(
+    crm: CrmFactory, dead_letters: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As the SDK drains sinks after 5 minutes: a slow stream must not keep records (and their STATE) back."""
+
+    class AgingTarget(TargetHubAssoc):
+        max_record_age_s = 0.0  # every record is already too old
+
+    box = crm()
+    target = AgingTarget(config=config(box, dead_letters))
+    target.listen(io.StringIO(singer_text([
+        schema(), contact_company(101, 201), state(position=1), contact_company(102, 202), state(position=2),
+        contact_company(103, 203),
+    ])))
+    assert write_calls(box) == {CREATE_ROUTE: 3}  # one per record, though a batch holds 2,000
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{"position": 1}, {"position": 2}]
+    assert_only(box, {(101, 201, UNLABELED), (102, 202, UNLABELED), (103, 203, UNLABELED)})
