@@ -178,25 +178,18 @@ def test_sigterm_during_a_flush_emits_no_state_before_its_records_are_written(tm
     """The SDK's handler drains from inside the signal, mid-flush, and printed the STATE while that flush's
     batch was still on its way to HubSpot. Every STATE must follow the writes of the records before it.
     """
-    with start_sandbox(small_crm(), slow_seconds=1.0) as box:
-        box.schedule_faults("slow", 1, "POST /crm/v3/associations/contacts/companies/batch/create")
-        settings = private_app(box, dead_letter_path=str(tmp_path / "rejected.jsonl"), batch_size_rows=10,
-                               max_workers=1, timeout=10)
-        records = [association("contacts", c, "companies", COMPANY) for c in CONTACTS_SMALL]
-        with listening(tmp_path, settings) as target:
-            send(target, schema_message(), *records[:5], state_message(n=5), *records[5:])  # the 10th flushes
-            wait_for(lambda: box.counters()["faults_injected"].get("slow") == 1, "the flush to be under way")
-            target.send_signal(signal.SIGTERM)
-            assert target.stdout is not None
-            printed = []
-            for line in target.stdout:  # as each STATE appears, the records before it must be in HubSpot already
-                printed.append(json.loads(line))
-                assert set(CONTACTS_SMALL[:5]) <= companies_of(box), f"STATE {line.strip()} before its writes"
-            assert target.wait(timeout=30) == 0
+    with flush_under_way(tmp_path, slow_seconds=1.0) as (box, target):
+        target.send_signal(signal.SIGTERM)
+        assert target.stdout is not None
+        printed = []
+        for line in target.stdout:  # as each STATE appears, the records before it must be in HubSpot already
+            printed.append(json.loads(line))
+            assert set(CONTACTS_SMALL[:5]) <= companies_of(box), f"STATE {line.strip()} before its writes"
+        assert target.wait(timeout=30) == 0
         stderr = (tmp_path / "stderr.txt").read_text()
         assert_left_no_secrets(box, tmp_path, printed)
         assert printed
-        assert all(state == {"n": 5} for state in printed)  # once per drain, as the SDK does
+        assert all(state == {"n": 5} for state in printed)  # the only STATE before the stop
         assert companies_of(box) == set(CONTACTS_SMALL)
         assert "Summary: 10 records read: created 10, archived 0, unchanged duplicates 0, rejected 0" in stderr
         assert "Traceback" not in stderr
@@ -231,7 +224,21 @@ def test_sigterm_during_a_flush_inside_a_record_neither_hangs_nor_emits_state_ea
 
 
 def test_a_second_sigterm_stops_at_once_without_a_state_for_the_unwritten_flush(tmp_path: Path) -> None:
-    with start_sandbox(small_crm(), slow_seconds=5.0) as box:
+    with flush_under_way(tmp_path, slow_seconds=5.0) as (box, target):
+        target.send_signal(signal.SIGTERM)
+        wait_for(lambda: "Received termination signal" in (tmp_path / "stderr.txt").read_text(), "the first stop")
+        target.send_signal(signal.SIGTERM)
+        assert target.wait(timeout=30) == 1
+        assert target.stdout is not None
+        assert target.stdout.read() == ""  # the flush was not confirmed: no STATE may claim it
+        assert "again: stopping now" in (tmp_path / "stderr.txt").read_text()
+        assert_left_no_secrets(box, tmp_path, [])
+
+
+@contextmanager
+def flush_under_way(tmp_path: Path, slow_seconds: float) -> Iterator[tuple[Sandbox, subprocess.Popen[str]]]:
+    """A piped target whose first flush (records 1-10, a STATE after the 5th) HubSpot holds for ``slow_seconds``."""
+    with start_sandbox(small_crm(), slow_seconds=slow_seconds) as box:
         box.schedule_faults("slow", 1, "POST /crm/v3/associations/contacts/companies/batch/create")
         settings = private_app(box, dead_letter_path=str(tmp_path / "rejected.jsonl"), batch_size_rows=10,
                                max_workers=1, timeout=10)
@@ -239,14 +246,7 @@ def test_a_second_sigterm_stops_at_once_without_a_state_for_the_unwritten_flush(
         with listening(tmp_path, settings) as target:
             send(target, schema_message(), *records[:5], state_message(n=5), *records[5:])  # the 10th flushes
             wait_for(lambda: box.counters()["faults_injected"].get("slow") == 1, "the flush to be under way")
-            target.send_signal(signal.SIGTERM)
-            wait_for(lambda: "Received termination signal" in (tmp_path / "stderr.txt").read_text(), "the first stop")
-            target.send_signal(signal.SIGTERM)
-            assert target.wait(timeout=30) == 1
-            assert target.stdout is not None
-            assert target.stdout.read() == ""  # the flush was not confirmed: no STATE may claim it
-        assert "again: stopping now" in (tmp_path / "stderr.txt").read_text()
-        assert_left_no_secrets(box, tmp_path, [])
+            yield box, target
 
 
 def assert_left_no_secrets(box: Sandbox, tmp_path: Path, printed: list[Any]) -> None:
