@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 
 from hubassoc.objects import UnknownObjectTypeError, parse_object_type
@@ -79,12 +80,15 @@ class SandboxApp:
         """Any other HubSpot path: counted, delayed, authenticated, limited, maybe faulted, then routed."""
         route = routes.match(request.method, request.path)
         key = UNKNOWN_ROUTE if route is None else route.key
+        started = time.time()
         with self.counters.in_flight():
             config = self.config
-            self._sleep(self._latency(config))
+            latency = self._latency(config)
+            self._sleep(latency)
             response = self._pipeline(request, route, key, config, base_url)
         broken = response.dropped or response.cut
-        self.counters.request(request.method, key, None if broken else response.status, request.target)
+        self.counters.request(request.method, key, None if broken else response.status, request.target,
+                              started=started, latency_s=latency)
         return response
 
     def _pipeline(

@@ -58,15 +58,19 @@ class Counters:
             with self._lock:
                 self._in_flight -= 1
 
-    def request(self, method: str, route: str, status: int | None, path: str = "") -> None:
+    def request(
+        self, method: str, route: str, status: int | None, path: str = "", *, started: float, latency_s: float,
+    ) -> None:
         """Count one HubSpot request (status None: the connection broke before a whole reply was sent).
 
         ``path`` is the request target as sent, query included: the log shows anything a client put in a URL.
+        ``started`` (when the request was read) and ``latency_s`` (the latency it was given) let a benchmark tell
+        the sandbox's own time, ``time - started - latency_s``, from the client's time between requests.
         """
         with self._lock:
             self._requests_total += 1
             self._requests[route] = self._requests.get(route, 0) + 1
-            self._answered(method, route, status, path)
+            self._answered(method, route, status, path, {"started": started, "latency_s": latency_s})
 
     def oauth(self, method: str, route: str, status: int, path: str = "") -> None:
         """Log one token-endpoint request, counting it as a refresh when it succeeded."""
@@ -74,11 +78,12 @@ class Counters:
             self._oauth_refreshes += int(status == 200)
             self._log.append({"method": method, "route": route, "path": path, "status": status, "time": time.time()})
 
-    def _answered(self, method: str, route: str, status: int | None, path: str) -> None:
+    def _answered(self, method: str, route: str, status: int | None, path: str, timing: dict[str, float]) -> None:
         if status is not None:
             self._statuses[status] = self._statuses.get(status, 0) + 1
             self._rate_limited += int(status == 429)
-        self._log.append({"method": method, "route": route, "path": path, "status": status, "time": time.time()})
+        self._log.append({"method": method, "route": route, "path": path, "status": status, "time": time.time(),
+                          **timing})
 
     def fault(self, kind: str) -> None:
         """Count one injected fault."""

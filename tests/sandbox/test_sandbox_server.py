@@ -55,6 +55,23 @@ def test_jitter_varies_latency_within_its_bounds(sandbox: SandboxFactory, api: A
     assert max(spent) - min(spent) > 0.005
 
 
+def test_the_log_tells_the_latency_given_from_the_time_the_sandbox_spent(
+    sandbox: SandboxFactory, api: ApiFactory,
+) -> None:
+    """Benchmarks split a round trip into latency, the sandbox's own time and the client's time between requests."""
+    box = sandbox(latency_ms=60, jitter_ms=40)
+    caller = api(box)
+    for _ in range(3):
+        caller.get(TYPES)
+    log = box.counters()["request_log"]
+    assert [entry["route"] for entry in log] == [TYPES_ROUTE] * 3
+    for entry in log:
+        assert 0.02 <= entry["latency_s"] <= 0.1
+        assert entry["time"] - entry["started"] >= entry["latency_s"]
+    assert len({entry["latency_s"] for entry in log}) > 1  # the jitter drawn for each, not the setting
+    assert log[0]["time"] <= log[1]["started"]  # one request after another
+
+
 def test_requests_run_concurrently_and_peak_concurrency_counts_them(
     sandbox: SandboxFactory, api: ApiFactory,
 ) -> None:
@@ -91,15 +108,22 @@ def test_counters_report_requests_by_route_statuses_inputs_and_a_log(
         "inputs": {"POST /crm/v3/associations/contacts/deals/batch/read": 2},
         "request_log": [
             {"method": "GET", "route": TYPES_ROUTE, "path": TYPES, "status": 200,
-             "time": counters["request_log"][0]["time"]},
+             **_timing(counters["request_log"][0])},
             {"method": "POST", "route": "POST /crm/v3/associations/contacts/deals/batch/read",
              "path": "/crm/v3/associations/Contact/0-3/batch/read", "status": 207,
-             "time": counters["request_log"][1]["time"]},
+             **_timing(counters["request_log"][1])},
             {"method": "GET", "route": "GET /crm/v3/objects/deals/{id}/associations/contacts",
              "path": "/crm/v3/objects/0-3/1/associations/contacts", "status": 200,
-             "time": counters["request_log"][2]["time"]},
+             **_timing(counters["request_log"][2])},
         ],
     }
+
+
+def _timing(entry: dict) -> dict:
+    """A log entry's times, which the test cannot know, after checking they are in order."""
+    assert entry["started"] <= entry["time"]
+    assert entry["latency_s"] >= 0
+    return {key: entry[key] for key in ("time", "started", "latency_s")}
 
 
 def test_counters_are_a_copy_and_reset_starts_afresh(sandbox: SandboxFactory, api: ApiFactory) -> None:
