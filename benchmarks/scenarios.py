@@ -41,7 +41,7 @@ QUIET_PROGRESS = 3600  # seconds between the tap's progress lines: none during a
 
 @contextmanager
 def sandbox(store: Store, **knobs: Any) -> Iterator[Sandbox]:
-    """A sandbox in this process on loopback; the seeded CRM is frozen out of the garbage collector's scans.
+    """A sandbox in this process on loopback (logging one request unless told); the CRM is frozen out of the GC.
 
     The sandbox stands in for HubSpot, so its own speed must not be what is measured: without the freeze,
     every full collection walks the whole CRM.
@@ -49,7 +49,7 @@ def sandbox(store: Store, **knobs: Any) -> Iterator[Sandbox]:
     gc.collect()
     gc.freeze()
     try:
-        with Sandbox(SandboxConfig(request_log_size=1, **knobs), store) as box:
+        with Sandbox(SandboxConfig(**{"request_log_size": 1, **knobs}), store) as box:
             yield box
     finally:
         gc.unfreeze()
@@ -70,7 +70,7 @@ def run_plugin(
     return run, box.counters()
 
 
-def _tap_settings(pairs: tuple[tuple[str, str], ...], **settings: Any) -> dict[str, Any]:
+def tap_settings(pairs: tuple[tuple[str, str], ...], **settings: Any) -> dict[str, Any]:
     return {"associations": [{"from": a, "to": b} for a, b in pairs], "progress_interval": QUIET_PROGRESS,
             **settings}
 
@@ -113,7 +113,7 @@ def tap_latency(mode: Mode, workdir: Path) -> list[Row]:
     with sandbox(store, rate_limit=budget.requests, latency_ms=mode.latency_ms, jitter_ms=mode.jitter_ms) as box:
         for pairs, workers in runs:
             bound = lower_bound(cost.calls, cost.chain, workers, latency, budget)
-            settings = _tap_settings(pairs, requests_per_10s=budget.requests, max_workers=workers)
+            settings = tap_settings(pairs, requests_per_10s=budget.requests, max_workers=workers)
             run, counters = run_plugin(box, workdir, "tap-hubassoc", f"tap-{pairs[0][0]}-w{workers}", settings,
                                        timeout_s=3 * bound.seconds + 120)
             rows.append({"read_first": pairs[0][0], **_tap_row(run, counters, cost, bound.as_dict(), budget, workers)})
@@ -203,7 +203,7 @@ def _cpu_tap(mode: Mode, workdir: Path) -> list[Row]:
     rows = []
     with sandbox(store, rate_limit=UNLIMITED) as box:
         for variant in (None, "tap-conforming"):
-            settings = _tap_settings(TAP_PAIRS, requests_per_10s=PLUGIN_MAX_BUDGET)
+            settings = tap_settings(TAP_PAIRS, requests_per_10s=PLUGIN_MAX_BUDGET)
             run, counters = run_plugin(box, workdir, "tap-hubassoc", f"cpu-{variant or 'tap'}", settings,
                                        timeout_s=600, variant=variant)
             rows.append(_cpu_row("tap", variant is not None, run, counters, run.records, {
@@ -251,7 +251,7 @@ def scale(mode: Mode, workdir: Path) -> list[Row]:
         store = scale_crm(size)
         cost = read_cost(store, SCALE_PAIRS)
         with sandbox(store, rate_limit=UNLIMITED) as box:
-            settings = _tap_settings(SCALE_PAIRS, requests_per_10s=PLUGIN_MAX_BUDGET)
+            settings = tap_settings(SCALE_PAIRS, requests_per_10s=PLUGIN_MAX_BUDGET)
             run, counters = run_plugin(box, workdir, "tap-hubassoc", f"scale-{size}", settings,
                                        timeout_s=2 * cost.calls / (PLUGIN_MAX_BUDGET / 10) + 120)
         del store
