@@ -234,18 +234,19 @@ class HubSpotClient:
 
     # -- endpoints -------------------------------------------------------------------------------------------
 
-    def list_object_ids(self, object_type: str, after: str | None = None) -> Iterator[IdPage]:
+    def list_object_ids(self, object_type: str, after: str | None = None, *, rank: int = 0) -> Iterator[IdPage]:
         """Page through an object type's ids, 100 at a time, asking for no properties beyond the id.
 
-        Each page's cursor comes from the previous reply: the pages are a chain, paced first (pacing.py).
+        Each page's cursor comes from the previous reply: the pages are a chain, paced first (pacing.py). When
+        several listings run at once, those of lower ``rank`` go first.
         """
         path = f"/crm/v3/objects/{parse_object_type(object_type).path}"
-        with self.pacer.chain():
+        with self.pacer.chain(rank):
             while True:
                 params = {"limit": LIST_PAGE_LIMIT, "archived": "false", "properties": "hs_object_id"}
                 if after is not None:
                     params["after"] = after
-                with self._chain_request():
+                with self._chain_request(rank):
                     body = self.request("GET", path, params=params)
                 ids = [str(result["id"]) for result in body.get("results", [])]
                 next_after = next_after_cursor(body)
@@ -255,13 +256,13 @@ class HubSpotClient:
                 after = next_after
 
     @contextmanager
-    def _chain_request(self) -> Iterator[None]:
-        """Requests this thread sends inside are links of a chain (see ``Pacer.acquire``)."""
-        self._local.chains = getattr(self._local, "chains", 0) + 1
+    def _chain_request(self, rank: int) -> Iterator[None]:
+        """Requests this thread sends inside are links of a chain of ``rank`` (see ``Pacer.acquire``)."""
+        self._local.chain_rank = rank
         try:
             yield
         finally:
-            self._local.chains -= 1
+            self._local.chain_rank = None
 
     def association_types(self, from_type: str, to_type: str) -> list[AssociationType]:
         """The types a pair may use, defaults and the account's custom labels."""
@@ -364,8 +365,9 @@ class HubSpotClient:
         retried: bool,
     ) -> _Answer | _Failure:
         route = f"{method} {path}"
-        chain = getattr(self._local, "chains", 0) > 0
-        ticket = self.pacer.acquire(chain=chain)
+        rank = getattr(self._local, "chain_rank", None)
+        chain = rank is not None
+        ticket = self.pacer.acquire(chain=chain, rank=rank or 0)
         self._in_flight.acquire(chain=chain)  # after the pacer: a request waiting for budget holds no slot
         try:
             response = self._session().request(

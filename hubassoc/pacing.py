@@ -7,12 +7,20 @@ exceed the budget however latency varies, at the cost of about one round trip pe
 
 Requests in a *chain* (listing pages: each cursor comes from the previous reply) go first: a run can finish no
 sooner than its longest chain, while a read that waits delays nothing but itself. A chain sends one request per
-round trip, so while chains are open the other requests share what the chains leave of each window: the budget
-less one window's worth of round trips per chain (at most three quarters of it), and never the last
-``CHAIN_RESERVE`` free slots per chain (slots come free in the rhythm of the sends a window earlier, in bursts,
-and a chain's next page must not wait for the next burst). Leaving chains one slot, as before, let reads take
-the budget: the benchmark's 500-page listing chain, 77 s alone, ran 84 to 93 s beside the reads; with this,
-82 to 88 s (benchmarks/).
+round trip, so it needs one window's worth of its round trips; what it does not use, others take. Chains have
+a rank (the tap ranks its listings in the order it emits their partitions): a link of a chain takes what the
+chains ranked before it leave, and a request that is no chain's link what all open chains leave -- at least
+``1 - CHAINS_SHARE_AT_MOST`` of the budget, so reads never stop -- less ``CHAIN_RESERVE`` free slot per chain
+for the jitter of its replies. Ranks matter when two listings run at once and together want more than the
+budget: shared equally, both are slowed, the longer one with them. HubSpot's listing tells no total, so the
+rank is a guess; guessed wrong, the shorter listing ends early at full speed and the longer one then has the
+budget to itself, which measured no slower than sharing (below, companies first).
+
+Measured with ``python -m benchmarks.timeline --full`` (50,000 contacts and 10,000 companies listed at once,
+150 +- 50 ms, 100 requests / 10 s, 8 workers), the 500-page contacts listing, 77 s alone, ended at 82.4 s with
+contacts first and 88.5 s with companies first when listings shared the budget equally and others left six
+free slots per chain (windows 93-95 requests full while a listing ran); ranked, with one free slot, at 79.0 s
+and 87.2 s, windows 97-99 full, and the runs took 88.8 and 88.4 s instead of 91.4 and 89.3 s.
 
 The configured budget may be above what the account allows. HubSpot reports its limit on every reply
 (``X-HubSpot-RateLimit-Max`` per ``X-HubSpot-RateLimit-Interval-Milliseconds``), so the pacer adopts a lower one
@@ -23,27 +31,33 @@ configured budget: a user may keep some of the account's limit for other apps.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 logger = logging.getLogger("hubassoc.pacing")
-CHAIN_RESERVE = 6  # free slots other requests leave to each open chain
-CHAINS_SHARE_AT_MOST = 0.75  # of the budget, kept for chains while they are open
+CHAIN_RESERVE = 1  # free slots other requests leave to each open chain
+CHAINS_SHARE_AT_MOST = 0.95  # of the budget, kept for chains while they are open
 _RTT_WEIGHT = 0.2  # of each chain round trip in the running estimate
 
 
 class Ticket:
     """One request's claim on the budget; ``done()`` starts its window, as HubSpot has seen it by then."""
 
-    __slots__ = ("chain", "finished_at", "sent_at")
+    __slots__ = ("finished_at", "level", "sent_at")
 
-    def __init__(self, sent_at: float, *, chain: bool) -> None:
+    def __init__(self, sent_at: float, level: float) -> None:
         self.sent_at = sent_at
-        self.chain = chain
+        self.level = level  # a chain's rank, or infinity for a request that is no chain's link
         self.finished_at: float | None = None
+
+    @property
+    def chain(self) -> bool:
+        """Whether the request was a chain's link."""
+        return self.level != math.inf
 
 
 class Pacer:
@@ -66,43 +80,49 @@ class Pacer:
         self._clock = clock
         self._tickets: deque[Ticket] = deque()
         self._hold_until = 0.0
-        self._chains = 0
+        self._ranks: Counter[int] = Counter()  # open chains by rank
         self._chain_rtt: float | None = None  # running estimate of a chain request's round trip
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.RLock())  # seconds_to_wait is called with it held
 
     @contextmanager
-    def chain(self) -> Iterator[None]:
-        """While open, keep a slot free for this chain's next request (see the module docstring)."""
+    def chain(self, rank: int = 0) -> Iterator[None]:
+        """While open, requests ranked after this chain leave room for it (see the module docstring)."""
         with self._changed:
-            self._chains += 1
+            self._ranks[rank] += 1
         try:
             yield
         finally:
             with self._changed:
-                self._chains -= 1
+                self._ranks[rank] -= 1
                 self._changed.notify_all()
 
     @property
     def open_chains(self) -> int:
         """Chains under way: other requests leave room for them (here, and in the client's in-flight slots)."""
-        return self._chains
+        return self._ranks.total()
 
-    def acquire(self, *, chain: bool = False) -> Ticket:
+    def acquire(self, *, chain: bool = False, rank: int = 0) -> Ticket:
         """Block until a request may be sent without exceeding the budget in any window.
 
-        A ``chain`` request may take any free slot; another takes what open chains leave (module docstring).
+        A link of a ``chain`` of ``rank`` r takes what the open chains ranked before r leave; a request that is
+        no chain's link takes what every open chain leaves (module docstring).
         """
         with self._changed:
-            while True:
-                wait = self._wait_needed() if chain else max(
-                    self._wait_needed(min(self._chains * CHAIN_RESERVE, self.budget // 2)),
-                    self._wait_for_share(),
-                )
-                if wait <= 0:
-                    ticket = Ticket(self._clock(), chain=chain)
-                    self._tickets.append(ticket)
-                    return ticket
+            while (wait := self.seconds_to_wait(chain=chain, rank=rank)) > 0:
                 self._changed.wait(timeout=wait)
+            ticket = Ticket(self._clock(), rank if chain else math.inf)
+            self._tickets.append(ticket)
+            return ticket
+
+    def seconds_to_wait(self, *, chain: bool = False, rank: int = 0) -> float:
+        """How long such a request would wait now for the budget (0 or less: it may go)."""
+        with self._changed:
+            level = rank if chain else math.inf
+            before = sum(n for r, n in self._ranks.items() if r < level)
+            if not before:
+                return self._wait_needed()
+            keep = min(before * CHAIN_RESERVE, self.budget // 2)
+            return max(self._wait_needed(keep), self._wait_for_share(before, level))
 
     def done(self, ticket: Ticket) -> None:
         """Mark a request answered (or failed): its slot frees one window later."""
@@ -158,13 +178,13 @@ class Pacer:
         if shortfall > 0:
             self.hold(window / budget * shortfall)
 
-    def _wait_for_share(self) -> float:
-        """Seconds until a request that is not a chain link fits in what the open chains leave of the window."""
-        if not self._chains or self._chain_rtt is None:
+    def _wait_for_share(self, before: int, level: float) -> float:
+        """Seconds until a request at ``level`` fits in what the ``before`` chains ranked before it leave."""
+        if self._chain_rtt is None:
             return 0.0
         per_chain = self.window / max(self._chain_rtt, 1e-3)
-        allowed = max(1, int(self.budget - min(self._chains * per_chain, CHAINS_SHARE_AT_MOST * self.budget)))
-        others = [ticket for ticket in self._tickets if not ticket.chain]  # the window's, oldest first
+        allowed = max(1, int(self.budget - min(before * per_chain, CHAINS_SHARE_AT_MOST * self.budget)))
+        others = [ticket for ticket in self._tickets if ticket.level >= level]  # the window's, oldest first
         if len(others) < allowed:
             return 0.0
         leaving = others[len(others) - allowed]

@@ -317,9 +317,10 @@ class AssociationsStream(HubAssocStream):
             return
         kinds = from_types(self.hub_tap.pairs)
         starts = {kind: self._saved_start(kind) for kind in kinds}
-        for kind, start in starts.items():
+        for rank, (kind, start) in enumerate(starts.items()):  # listings of earlier partitions go first
             if kind not in self.hub_tap.from_ids and not start.done:
-                pages = functools.partial(self.hub_tap.client.list_object_ids, kind.name, after=start.after)
+                pages = functools.partial(self.hub_tap.client.list_object_ids, kind.name, after=start.after,
+                                          rank=rank)
                 self._listings[kind] = (start.after, ListingPrefetch(pages, kind.name))
         self._planned = {kind: self._plan(kind, self._pairs_from(kind), starts[kind])
                          for kind in kinds[1:] if not starts[kind].done}

@@ -81,11 +81,16 @@ def test_budget_and_window_must_be_positive() -> None:
 # -- chains (listing pages) go first ------------------------------------------------------------------------
 
 
-def _measured_chain(pacer: Pacer, clock: FakeClock, rtt: float) -> None:
+def _measured_chain(pacer: Pacer, clock: FakeClock, rtt: float, rank: int = 0) -> None:
     """One chain request answered after ``rtt``: the pacer's estimate of a chain's round trip."""
-    ticket = pacer.acquire(chain=True)
+    ticket = pacer.acquire(chain=True, rank=rank)
     clock.now += rtt
     pacer.done(ticket)
+
+
+def _reads(pacer: Pacer, count: int) -> None:
+    for _ in range(count):
+        pacer.done(pacer.acquire())
 
 
 def test_while_a_chain_is_open_other_requests_share_what_its_round_trips_leave() -> None:
@@ -94,33 +99,69 @@ def test_while_a_chain_is_open_other_requests_share_what_its_round_trips_leave()
     pacer = Pacer(100, 10.0, clock=clock)
     with pacer.chain():
         _measured_chain(pacer, clock, 0.2)
-        for _ in range(50):
-            pacer.done(pacer.acquire())
-        assert pacer._wait_for_share() > 0  # the 51st read waits: the rest is the chain's
-        assert pacer._wait_needed() <= 0  # while the chain's next page still goes at once
-    assert pacer._wait_for_share() <= 0  # the chain is done: its share is free again
+        _reads(pacer, 50)
+        assert pacer.seconds_to_wait() > 0  # the 51st read waits: the rest is the chain's
+        assert pacer.seconds_to_wait(chain=True) <= 0  # while the chain's next page still goes at once
+    assert pacer.seconds_to_wait() <= 0  # the chain is done: its share is free again
 
 
-def test_chains_keep_at_most_three_quarters_of_the_budget() -> None:
-    """Reads must go on beside a fast listing: they keep at least a quarter of each window."""
+def test_reads_keep_a_twentieth_of_the_budget_beside_fast_listings() -> None:
+    """Reads must go on beside listings that could take every slot: they keep at least 5 of 100."""
     clock = FakeClock()
     pacer = Pacer(100, 10.0, clock=clock)
     with pacer.chain(), pacer.chain():
         _measured_chain(pacer, clock, 0.05)  # 200 round trips a window, for each of two chains
-        for _ in range(25):
-            pacer.done(pacer.acquire())
-        assert pacer._wait_for_share() > 0
+        _reads(pacer, 4)
+        assert pacer.seconds_to_wait() <= 0
+        _reads(pacer, 1)
+        assert pacer.seconds_to_wait() > 0
+
+
+def test_a_listing_ranked_later_leaves_an_earlier_one_its_share() -> None:
+    """Two listings at 0.2 s a page want 100 slots between them: the first-ranked keeps its 50."""
+    clock = FakeClock()
+    pacer = Pacer(100, 10.0, clock=clock)
+    with pacer.chain(rank=0), pacer.chain(rank=1):
+        _measured_chain(pacer, clock, 0.2)
+        for _ in range(49):
+            pacer.acquire(chain=True, rank=1)
+        assert pacer.seconds_to_wait(chain=True, rank=1) <= 0
+        pacer.acquire(chain=True, rank=1)
+        assert pacer.seconds_to_wait(chain=True, rank=1) > 0
+        assert pacer.seconds_to_wait(chain=True, rank=0) <= 0
+
+
+def test_listings_of_one_rank_share_the_budget_first_come() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100, 10.0, clock=clock)
+    with pacer.chain(), pacer.chain():
+        _measured_chain(pacer, clock, 0.2)
+        for _ in range(98):
+            pacer.done(pacer.acquire(chain=True))
+        assert pacer.seconds_to_wait(chain=True) <= 0  # the last slot: no share is kept from an equal
+
+
+def test_reads_leave_room_for_every_open_listing_the_later_ranked_too() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100, 10.0, clock=clock)
+    with pacer.chain(rank=0), pacer.chain(rank=1):
+        _measured_chain(pacer, clock, 0.2)  # 50 each: 100, of which chains keep at most 95
+        _reads(pacer, 4)
+        assert pacer.seconds_to_wait() <= 0
+        _reads(pacer, 1)
+        assert pacer.seconds_to_wait() > 0
+        assert pacer.seconds_to_wait(chain=True, rank=1) <= 0
 
 
 def test_other_requests_leave_free_slots_to_each_open_chain() -> None:
-    """Slots come free in bursts; a chain's next page must find one without waiting for the next burst."""
+    """Slots come free in the rhythm of the sends a window earlier; a chain's next page must find one at once."""
     clock = FakeClock()
     pacer = Pacer(20, 10.0, clock=clock)
     with pacer.chain():
         for _ in range(20 - CHAIN_RESERVE):
             pacer.acquire()
-        assert pacer._wait_needed(CHAIN_RESERVE) > 0  # a read now waits
-        assert pacer._wait_needed() <= 0  # a chain request goes
+        assert pacer.seconds_to_wait() > 0  # a read now waits
+        assert pacer.seconds_to_wait(chain=True) <= 0  # a chain request goes
 
 
 def test_a_request_that_is_not_a_chain_link_leaves_a_connection_to_each_open_chain() -> None:
