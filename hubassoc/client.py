@@ -250,7 +250,8 @@ class HubSpotClient:
                     body = self.request("GET", path, params=params)
                 ids = [str(result["id"]) for result in body.get("results", [])]
                 next_after = next_after_cursor(body)
-                yield IdPage(after, ids, next_after)
+                with self.pacer.chain_paused(rank):
+                    yield IdPage(after, ids, next_after)
                 if next_after is None:
                     return
                 after = next_after

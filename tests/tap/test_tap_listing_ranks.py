@@ -8,10 +8,15 @@ emits their partitions, so while the first is open the second takes only what re
 
 from __future__ import annotations
 
-import pytest
-from tap_harness import base_config, contacts_and_deals, sync_in_process
+import functools
 
+import pytest
+from tap_harness import TOKEN, base_config, contacts_and_deals, eventually, sync_in_process
+
+from hubassoc.auth import Credentials
+from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.sandbox import Sandbox, SandboxConfig
+from tap_hubassoc.prefetch import ListingPrefetch
 
 CONTACTS = [12_000_000_001 + 11 * i for i in range(2_000)]  # 20 listing pages
 DEALS = [22_000_000_001 + 7 * i for i in range(2_000)]  # 20 listing pages
@@ -32,3 +37,23 @@ def test_the_first_partitions_listing_ends_before_the_second_has_sent_more_than_
     assert (len(first_pages), len(second_pages)) == (20, 20)
     first_done = max(e["time"] for e in first_pages)
     assert sum(e["started"] < first_done for e in second_pages) <= SECOND_LISTING_AT_MOST
+
+
+def test_a_listing_waiting_for_its_reader_leaves_the_budget_to_reads() -> None:
+    """A listing far enough ahead of its reader sends nothing until the reader catches up, and what it waits for
+    is the reader's batch reads: they must not be held to the 5 % reads keep beside a listing that is sending.
+
+    With no latency a listing could take the whole budget of 100, so reads beside it keep 5. Here the listing
+    holds one page for its reader and waits to hand over the next: a sixth read may go at once.
+    """
+    with Sandbox(SandboxConfig(rate_limit=10_000), contacts_and_deals(CONTACTS, DEALS)) as box, \
+            HubSpotClient(ClientSettings(api_url=box.url, requests_per_10s=100),
+                          Credentials.from_config({"access_token": TOKEN})) as client:
+        listing = ListingPrefetch(functools.partial(client.list_object_ids, "contacts"), "contacts", max_pages=1)
+        try:
+            assert eventually(lambda: box.counters()["requests"].get("GET /crm/v3/objects/contacts", 0) == 2)
+            for _ in range(5):
+                client.association_types("contacts", "deals")
+            assert client.pacer.seconds_to_wait() <= 0
+        finally:
+            listing.stop()
