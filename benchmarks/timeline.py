@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import re
 import statistics
 import sys
 import tempfile
@@ -24,14 +23,15 @@ from typing import Any
 from benchmarks.crm import TAP_PAIRS, read_cost, tap_crm
 from benchmarks.modes import MODES, Mode
 from benchmarks.scenarios import run_plugin, sandbox, tap_settings
+from hubassoc.sandbox import routes
 
 WINDOW_S = 10.0
-_KINDS = (
-    (re.compile(r"GET /crm/v3/objects/(\w+)$"), "list {0}"),
-    (re.compile(r"POST /crm/v3/associations/(\w+)/(\w+)/batch/read$"), "read {0}->{1}"),
-    (re.compile(r"GET /crm/v3/objects/(\w+)/\{id\}/associations/(\w+)$"), "pages {0}->{1}"),
-    (re.compile(r"GET /crm/v3/associations/(\w+)/(\w+)/types$"), "types {0}->{1}"),
-)
+_KINDS = {  # sandbox route name -> how the timeline names its requests
+    routes.LIST_OBJECTS: "list {from}",
+    routes.BATCH_READ: "read {from}->{to}",
+    routes.OBJECT_ASSOCIATIONS: "pages {from}->{to}",
+    routes.LIST_TYPES: "types {from}->{to}",
+}
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,15 @@ class Timeline:
 
 
 def kind(route: str) -> str:
-    """``list contacts``, ``read contacts->companies``, ``pages companies->contacts`` (per-object), ``types ...``."""
-    for pattern, name in _KINDS:
-        found = pattern.search(route)
-        if found:
-            return name.format(*found.groups())
-    return route
+    """``list contacts``, ``read contacts->companies``, ``pages companies->contacts`` (per-object), ``types ...``.
+
+    ``route`` is a key of the sandbox's request log; the sandbox's own route table says which route it is.
+    """
+    method, _, path = route.partition(" ")
+    found = routes.match(method, path)
+    if found is None or found.name not in _KINDS:
+        return route
+    return _KINDS[found.name].format(**found.params)
 
 
 def _sandbox_s(entry: dict[str, Any]) -> float:
