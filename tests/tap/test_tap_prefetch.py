@@ -12,6 +12,8 @@ import io
 
 import pytest
 from tap_harness import (
+    CONTACTS_DEALS_BOTH_WAYS,
+    LIST_DEALS,
     base_config,
     contacts_and_deals,
     parse_messages,
@@ -26,8 +28,7 @@ from tap_hubassoc.tap import TapHubAssoc
 
 CONTACTS = [12_000_000_001 + 11 * i for i in range(450)]  # 5 listing pages
 DEALS = [22_000_000_001 + 7 * i for i in range(250)]  # 3 listing pages
-PAIRS = [{"from": "contacts", "to": "deals"}, {"from": "deals", "to": "contacts"}]
-LIST_DEALS = "GET /crm/v3/objects/deals"
+PAIRS = CONTACTS_DEALS_BOTH_WAYS
 
 
 def build_store() -> Store:

@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 from tap_harness import (
+    CONTACTS_DEALS_BOTH_WAYS,
+    LIST_CONTACTS,
+    LIST_DEALS,
     base_config,
     contacts_and_deals,
     eventually,
@@ -35,10 +38,8 @@ from tap_hubassoc.tap import TapHubAssoc
 
 CONTACTS = [12_000_000_001 + 11 * i for i in range(900)]  # 9 listing pages
 DEALS = [22_000_000_001 + 7 * i for i in range(300)]  # 3 listing pages
-PAIRS = [{"from": "contacts", "to": "deals"}, {"from": "deals", "to": "contacts"}]
+PAIRS = CONTACTS_DEALS_BOTH_WAYS
 READ_DEALS = "POST /crm/v3/associations/deals/contacts/batch/read"
-LIST_DEALS = "GET /crm/v3/objects/deals"
-LIST_CONTACTS = "GET /crm/v3/objects/contacts"
 
 
 def build_store() -> Store:
