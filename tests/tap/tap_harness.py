@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from v3_view import v3_records
 
+from hubassoc.errors import RetriesExhaustedError
 from hubassoc.sandbox import Store
 from tap_hubassoc.tap import TapHubAssoc
 
@@ -80,6 +82,19 @@ def sync_in_process(config: dict[str, Any], state: dict[str, Any] | None = None)
     finally:
         tap.close()
     return TapRun(0, parse_messages(out.getvalue().splitlines()))
+
+
+def records_until_it_gives_up(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The association records a sync emits before it stops on a request that failed all ``max_attempts``."""
+    out = io.StringIO()
+    tap = TapHubAssoc(config=config)
+    try:
+        gave_up = f"gave up after {config['max_attempts']} attempts"
+        with pytest.raises(RetriesExhaustedError, match=gave_up), contextlib.redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        tap.close()
+    return TapRun(1, parse_messages(out.getvalue().splitlines())).records()
 
 
 def contacts_and_deals(contacts: list[int], deals: list[int]) -> Store:
