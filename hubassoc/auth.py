@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hubassoc.errors import AuthenticationError
+from hubassoc.errors import AuthenticationError, HubSpotError
 
 REFRESH_MARGIN_SECONDS = 120  # refresh this long before HubSpot's expiry, so no request carries a dead token
 _PLAIN_NETLOC = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")  # host[:port], nothing else
@@ -118,7 +118,7 @@ class TokenSource:
         self._token: Secret | None = credentials.access_token
         self._refresh_token = credentials.refresh_token
         self._expires_at = float("inf") if credentials.access_token else 0.0
-        self._refused: AuthenticationError | None = None
+        self._dead: HubSpotError | None = None  # why no token can be sent any more, once that is known
         self.refreshes = 0
 
     @property
@@ -129,16 +129,28 @@ class TokenSource:
     def bearer(self) -> Secret:
         """The token to send now, refreshed first when it is about to expire."""
         with self._lock:
+            if self._dead is not None:  # every thread hears the answer HubSpot gave, and nothing more is sent
+                raise _again(self._dead)
             if self._token is None or self._clock() >= self._expires_at - REFRESH_MARGIN_SECONDS:
                 self._refresh_locked()
             assert self._token is not None
             return self._token
 
     def refresh_after_expiry(self, rejected: Secret) -> None:
-        """After a 401 EXPIRED_AUTHENTICATION: refresh unless another thread already replaced that token."""
+        """After a 401 EXPIRED_AUTHENTICATION: refresh unless another thread already replaced that token.
+
+        The expired token is dropped first, so that if the refresh fails no request carries it again.
+        """
         with self._lock:
             if self._token is rejected or self._token == rejected:
+                self._token = None
                 self._refresh_locked()
+
+    def reject(self, rejected: Secret, error: HubSpotError) -> None:
+        """HubSpot refused ``rejected`` for good (revoked, wrong): no request may carry it, so none is sent."""
+        with self._lock:
+            if self._token == rejected:
+                self._dead = error
 
     def _refresh_locked(self) -> None:
         creds = self._credentials
@@ -148,9 +160,6 @@ class TokenSource:
         assert creds.client_id
         assert creds.client_secret
         assert self._refresh_token
-        if self._refused is not None:  # HubSpot answered no to this refresh token: every thread hears that answer
-            refused = self._refused
-            raise AuthenticationError(refused.message, status=refused.status, category=refused.category)
         try:
             body = self._request_token({
                 "grant_type": "refresh_token",
@@ -160,10 +169,17 @@ class TokenSource:
             })
         except AuthenticationError as exc:
             if exc.status is not None:  # refused, not unreachable: asking again would be refused again
-                self._refused = exc
+                self._dead = exc
             raise
         self._token = Secret(body["access_token"])
         if body.get("refresh_token"):
             self._refresh_token = Secret(body["refresh_token"])  # HubSpot may rotate it: keep the new one
         self._expires_at = self._clock() + float(body.get("expires_in") or 1800)
         self.refreshes += 1
+
+
+def _again(error: HubSpotError) -> AuthenticationError:
+    """A fresh copy of ``error`` for one more thread (one exception object raised in many threads is shared)."""
+    return AuthenticationError(error.message, status=error.status, category=error.category,
+                               sub_category=error.sub_category, correlation_id=error.correlation_id,
+                               route=error.route)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import requests
@@ -346,12 +346,11 @@ class HubSpotClient:
         route = f"{method} {path}"
         refreshed = False
         while True:
-            token = self.tokens.bearer()
-            outcome = self._attempt(method, path, params, json_body, token, retry.attempts > 0)
+            outcome = self._attempt(method, path, params, json_body, retried=retry.attempts > 0,
+                                    may_refresh=not refreshed)
             if isinstance(outcome, _Answer):
                 return outcome.body
-            if outcome.expired_token and self.tokens.can_refresh and not refreshed:
-                self.tokens.refresh_after_expiry(token)
+            if outcome.token_refreshed:
                 refreshed = True
                 continue
             if outcome.final:
@@ -362,14 +361,34 @@ class HubSpotClient:
             self.stats.retried_for(outcome.reason or str(outcome.error.status))
 
     def _attempt(
-        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, token: Secret,
-        retried: bool,
+        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, *, retried: bool,
+        may_refresh: bool,
     ) -> _Answer | _Failure:
-        route = f"{method} {path}"
+        """One request, its token taken and, on a 401, settled while it holds its in-flight slot.
+
+        A request may wait seconds for budget: the token it sends is the one current when it goes, and the
+        one HubSpot refused is refreshed or set aside before another request can start, so no request sent
+        after a 401 carries that token (only those already in flight can meet it).
+        """
         rank = getattr(self._local, "chain_rank", None)
         chain = rank is not None
         ticket = self.pacer.acquire(chain=chain, rank=rank or 0)
         self._in_flight.acquire(chain=chain)  # after the pacer: a request waiting for budget holds no slot
+        try:
+            token = self.tokens.bearer()
+            outcome = self._send(method, path, params, json_body, token, retried=retried)
+            if isinstance(outcome, _Failure) and outcome.error.status == 401:
+                return self._after_rejection(token, outcome, may_refresh=may_refresh)
+            return outcome
+        finally:
+            self.pacer.done(ticket)
+            self._in_flight.release(chain=chain)
+
+    def _send(
+        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, token: Secret, *,
+        retried: bool,
+    ) -> _Answer | _Failure:
+        route = f"{method} {path}"
         try:
             response = self._session().request(
                 method, self.base_url + path, params=params,
@@ -382,13 +401,18 @@ class HubSpotClient:
             self.stats.count(None, retried=retried)
             kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
             return _Failure(HubSpotError(f"{kind}: {type(exc).__name__}", route=route), reason=kind)
-        finally:
-            self.pacer.done(ticket)
-            self._in_flight.release(chain=chain)
         with response:
             self.stats.count(response.status_code, retried=retried)
             self._watch_remaining(response)
             return _classify(response, route)
+
+    def _after_rejection(self, token: Secret, failure: _Failure, *, may_refresh: bool) -> _Failure:
+        """An expired OAuth token is refreshed once per request; any other rejected token is never sent again."""
+        if failure.expired_token and may_refresh and self.tokens.can_refresh:
+            self.tokens.refresh_after_expiry(token)  # raises when HubSpot refuses the refresh
+            return replace(failure, token_refreshed=True)
+        self.tokens.reject(token, failure.error)
+        return failure
 
     def _watch_remaining(self, response: requests.Response) -> None:
         """Tell the pacer HubSpot's view of the limit: the limit itself first, so Remaining is read against it."""
@@ -474,6 +498,7 @@ class _Failure:
     error: HubSpotError
     final: bool = False
     expired_token: bool = False
+    token_refreshed: bool = False  # the token was refreshed after this 401: send the request again
     wait_at_least: float = 0.0
     reason: str = ""  # why it is retried, for the summary; empty: the HTTP status says it
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -182,6 +183,60 @@ def test_oauth_token_is_refreshed_once_when_it_expires_under_concurrency(sandbox
 
         assert len(list(client.map_ordered(call, range(8)))) == 8
     assert box.counters()["oauth_refreshes"] == 2  # the first token, then one refresh for all eight threads
+
+
+OAUTH = {"client_id": "cid", "client_secret": "csecret", "refresh_token": "rtoken"}
+
+
+def oauth_box(sandbox: Callable[..., Any]) -> Any:
+    return sandbox(seed="demo", oauth_clients={"cid": "csecret"}, refresh_tokens={"rtoken"})
+
+
+def test_a_rejected_token_is_never_sent_again(sandbox: Callable[..., Any]) -> None:
+    """401 INVALID_AUTHENTICATION: the token is wrong or revoked and retrying cannot help, so every later
+    request of the run fails at once with HubSpot's answer instead of meeting the same 401."""
+    box = sandbox(tokens=["another-token"], seed="demo")
+    with make_client(box.url) as client:
+        with pytest.raises(AuthenticationError):
+            client.association_types("contacts", "companies")
+        with pytest.raises(AuthenticationError, match="401 INVALID_AUTHENTICATION"):
+            client.association_types("contacts", "deals")
+    assert box.counters()["requests_total"] == 1
+
+
+def test_after_hubspot_refuses_the_refresh_no_request_is_sent(sandbox: Callable[..., Any]) -> None:
+    """The expired access token is not sent again once the refresh token is refused (the app was uninstalled)."""
+    box = oauth_box(sandbox)
+    with HubSpotClient(ClientSettings(api_url=box.url), Credentials.from_config(OAUTH)) as client:
+        client.association_types("contacts", "companies")
+        box.configure(refresh_tokens=frozenset())
+        box.expire_access_tokens()
+        with pytest.raises(AuthenticationError, match="refresh refused"):
+            client.association_types("contacts", "companies")
+        sent = box.counters()["requests_total"]
+        with pytest.raises(AuthenticationError, match="refresh refused"):
+            client.association_types("contacts", "deals")
+    assert box.counters()["requests_total"] == sent
+
+
+def test_a_request_that_waited_for_budget_sends_the_token_current_when_it_goes(
+    sandbox: Callable[..., Any],
+) -> None:
+    """A request may wait seconds for budget; if the token is refreshed meanwhile, it must not send the old one
+    (HubSpot would answer 401 EXPIRED_AUTHENTICATION to a token that is already replaced)."""
+    box = oauth_box(sandbox)
+    settings = ClientSettings(api_url=box.url, requests_per_10s=6, window_seconds=1.5)  # 1 request a window
+    with HubSpotClient(settings, Credentials.from_config(OAUTH)) as client:
+        client.association_types("contacts", "companies")  # the window's one request: the next one waits
+        waiting = threading.Thread(target=client.association_types, args=("contacts", "deals"))
+        waiting.start()
+        time.sleep(0.3)  # it is waiting for the window: its next slot frees 1.5 s after the first request
+        box.expire_access_tokens()
+        client.tokens.refresh_after_expiry(client.tokens.bearer())  # as another thread would on its 401
+        waiting.join()
+    counters = box.counters()
+    assert counters["oauth_refreshes"] == 2
+    assert counters["statuses"].get(401, 0) == 0
 
 
 def test_create_and_archive_write_the_store_and_report_refused_inputs(crm: Any) -> None:

@@ -70,3 +70,21 @@ def test_private_app_token_is_never_refreshed() -> None:
     source = TokenSource(Credentials.from_config({"access_token": "t"}), lambda form: {})
     with pytest.raises(AuthenticationError, match="cannot be refreshed"):
         source.refresh_after_expiry(source.bearer())
+
+
+def test_a_token_rejected_after_it_was_replaced_does_not_stop_its_successor() -> None:
+    """A thread whose request carried the old token may report its 401 after another thread refreshed it."""
+    tokens = iter(["access-1", "access-2"])
+    source = TokenSource(Credentials.from_config({"client_id": "c", "client_secret": "s", "refresh_token": "r"}),
+                         lambda form: {"access_token": next(tokens), "expires_in": 1800})
+    old = source.bearer()
+    source.refresh_after_expiry(old)
+    source.reject(old, AuthenticationError("revoked", status=401, category="INVALID_AUTHENTICATION"))
+    assert source.bearer().value == "access-2"
+
+
+def test_a_rejected_token_is_not_handed_out_again() -> None:
+    source = TokenSource(Credentials.from_config({"access_token": "t"}), lambda form: {})
+    source.reject(source.bearer(), AuthenticationError("revoked", status=401, category="INVALID_AUTHENTICATION"))
+    with pytest.raises(AuthenticationError, match="401 INVALID_AUTHENTICATION"):
+        source.bearer()
