@@ -7,6 +7,9 @@ BATCH_READ_PAGE = 100  # batch read returns at most 100 associations per object,
 PER_OBJECT_PAGE_LIMIT = 500  # per-object associations endpoint
 READ_BATCH_LIMIT = 1000  # batch/read inputs
 WRITE_BATCH_LIMIT = 2000  # batch/create inputs; archive's limit is undocumented, so the same
+SEARCH_PAGE_LIMIT = 200  # POST /crm/v3/objects/{type}/search: limit is at most 200
+SEARCH_MAX_RESULTS = 10_000  # search stops there, however many objects match
+SEARCH_PER_SECOND = 5  # search's own limit, besides the window every request spends
 TRANSIENT_5XX = (500, 502, 503, 504, 521, 523, 524)  # statuses HubSpot documents as retryable after a pause
 
 # The rate-limit headers on every reply (hubspot-associations-api.md, "Rate limits"): the client reads them, the

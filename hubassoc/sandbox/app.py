@@ -18,7 +18,7 @@ from hubassoc.sandbox.call import Call
 from hubassoc.sandbox.config import SandboxConfig
 from hubassoc.sandbox.counters import Counters
 from hubassoc.sandbox.faults import REJECTIONS, FaultPlan, fault_response
-from hubassoc.sandbox.ratelimit import RateLimiter, rate_limited
+from hubassoc.sandbox.ratelimit import SEARCH, RateLimiter, SearchLimiter, rate_limited
 from hubassoc.sandbox.store import Store
 from hubassoc.sandbox.wire import ApiError, Request, Response, error
 
@@ -27,6 +27,7 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     routes.LIST_TYPES: reads.list_types,
     routes.BATCH_READ: reads.batch_read,
     routes.OBJECT_ASSOCIATIONS: reads.object_associations,
+    routes.SEARCH_OBJECTS: reads.search_objects,
     routes.BATCH_CREATE: writes.batch_create,
     routes.BATCH_ARCHIVE: writes.batch_archive,
     **v4_handlers.HANDLERS,
@@ -43,6 +44,7 @@ class SandboxApp:
         self.store = store
         self.counters = Counters(config.request_log_size)
         self.limiter = RateLimiter()
+        self.search_limiter = SearchLimiter()
         self.faults = FaultPlan(config.fault_seed)
         self.access_tokens = auth.AccessTokens()
         self.stopping = stopping
@@ -100,6 +102,10 @@ class SandboxApp:
         admission = self.limiter.admit(config)
         if admission.policy is not None:
             return _with(rate_limited(admission.policy, config), admission.headers)
+        if route is not None and route.name == routes.SEARCH_OBJECTS and not self.search_limiter.admit(config):
+            if not config.count_rejected:
+                self.limiter.refund(admission)
+            return _with(rate_limited(SEARCH, config), admission.headers)
         kind = self.faults.draw(config, key)
         if kind is not None:
             self.counters.fault(kind)

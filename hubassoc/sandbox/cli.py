@@ -57,6 +57,7 @@ def _limit_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daily-limit", type=int)
     p.add_argument("--count-rejected", action="store_true", help="429-rejected requests use budget too")
     p.add_argument("--retry-after", type=float, help="send Retry-After: SECONDS on 429s")
+    p.add_argument("--search-per-second", type=int, help="search requests allowed a rolling second (default 5)")
 
 
 def _fault_flags(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubassoc.limits import TRANSIENT_5XX
+from hubassoc.limits import SEARCH_PER_SECOND, TRANSIENT_5XX
 
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's public, documented default
 HUBSPOT_5XX = TRANSIENT_5XX
@@ -38,6 +38,7 @@ class SandboxConfig:
     daily_limit: int | None = None
     count_rejected: bool = False
     retry_after: float | None = None
+    search_per_second: int | None = SEARCH_PER_SECOND  # search's own limit; None: unlimited
     # latency
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
@@ -81,6 +82,8 @@ class SandboxConfig:
             "rate_limit must be at least 1": self.rate_limit >= 1,
             "window_seconds must be positive": self.window_seconds > 0,
             "daily_limit must be None or at least 1": self.daily_limit is None or self.daily_limit >= 1,
+            "search_per_second must be None or at least 1":
+                self.search_per_second is None or self.search_per_second >= 1,
             "latency_ms, jitter_ms and slow_seconds must not be negative":
                 min(self.latency_ms, self.jitter_ms, self.slow_seconds) >= 0,
             "create_status must be 200 or 201": self.create_status in (200, 201),

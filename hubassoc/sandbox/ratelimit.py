@@ -23,10 +23,12 @@ from hubassoc.sandbox.wire import Response, correlation_id
 
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 DAILY = "DAILY"
+SEARCH = "SECONDLY"  # search's own limit; HubSpot does not document its 429 body, so this name is ours
 UNLIMITED_DAILY_REPORTED = 1_000_000  # the headers need a number when daily_limit is None: HubSpot's top tier
 _MESSAGES = {
     TEN_SECONDLY: "You have reached your ten_secondly_rolling limit.",
     DAILY: "You have reached your daily limit.",
+    SEARCH: "You have reached your secondly limit.",
 }
 
 
@@ -99,6 +101,28 @@ class RateLimiter:
             DAILY_LIMIT_HEADER: str(daily),
             DAILY_REMAINING_HEADER: str(max(0, daily - self._daily)),
         }
+
+
+class SearchLimiter:
+    """Search's own limit, ``search_per_second`` requests a rolling second, besides the window it also spends."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: deque[float] = deque()
+
+    def admit(self, config: SandboxConfig) -> bool:
+        """Whether one more search may go now; when it may, it is counted."""
+        if config.search_per_second is None:
+            return True
+        with self._lock:
+            now = self._clock()
+            while self._times and self._times[0] <= now - 1.0:
+                self._times.popleft()
+            if len(self._times) >= config.search_per_second:
+                return False
+            self._times.append(now)
+            return True
 
 
 def rate_limited(policy: str, config: SandboxConfig) -> Response:

@@ -12,17 +12,25 @@ import zlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from hubassoc.limits import BATCH_READ_PAGE, LIST_PAGE_LIMIT, PER_OBJECT_PAGE_LIMIT, READ_BATCH_LIMIT
+from hubassoc.limits import (
+    BATCH_READ_PAGE,
+    LIST_PAGE_LIMIT,
+    PER_OBJECT_PAGE_LIMIT,
+    READ_BATCH_LIMIT,
+    SEARCH_MAX_RESULTS,
+    SEARCH_PAGE_LIMIT,
+)
 from hubassoc.objects import ObjectType
 from hubassoc.sandbox import paging
 from hubassoc.sandbox.call import Call, batch_response, object_id, read_inputs
 from hubassoc.sandbox.store import PRIMARY_TARGETS, Store
-from hubassoc.sandbox.wire import Request, Response, timestamp, validation_error
+from hubassoc.sandbox.wire import Request, Response, json_body, timestamp, validation_error
 
 OBJECTS_DEFAULT_LIMIT = 10
 OBJECTS_MAX_LIMIT = LIST_PAGE_LIMIT
 ASSOCIATIONS_MAX_LIMIT = PER_OBJECT_PAGE_LIMIT  # also the per-object endpoint's default
 READ_INPUT_LIMIT = READ_BATCH_LIMIT
+SEARCH_DEFAULT_LIMIT = 10
 CREATED_AT = "2024-01-01T00:00:00.000Z"  # seeded objects all claim one creation time
 
 
@@ -42,6 +50,29 @@ def list_objects(call: Call) -> Response:
         link = f"{call.base_url}/crm/v3/objects/{quote(call.route.params['from'])}?{query}"
         body["paging"] = {"next": {"after": str(following), "link": link}}
     return Response(200, body)
+
+
+def search_objects(call: Call) -> Response:
+    """``POST /crm/v3/objects/{type}/search`` without filters: every object, ids ascending, and the ``total``.
+
+    HubSpot pages search 200 at a time and stops at 10,000 results per query; ``after`` is an offset.
+    Filters, sorts and a query are not modelled: a body with any of them is refused, not answered wrongly.
+    """
+    body = json_body(call.request)
+    if not isinstance(body, dict) or any(body.get(k) for k in ("filterGroups", "filters", "sorts", "query")):
+        raise validation_error("The sandbox searches without filterGroups, sorts or query.")
+    limit, offset = body.get("limit", SEARCH_DEFAULT_LIMIT), body.get("after", "0")
+    if type(limit) is not int or not 0 < limit <= SEARCH_PAGE_LIMIT:
+        raise validation_error(f"Invalid limit: {limit!r}; it must be between 1 and {SEARCH_PAGE_LIMIT}.")
+    if not str(offset).isdigit() or int(offset) + limit > SEARCH_MAX_RESULTS:
+        raise validation_error(f"Invalid after: {offset!r}; search returns at most {SEARCH_MAX_RESULTS} results.")
+    ids = call.store.object_ids(call.from_type)
+    start = int(offset)
+    page: dict[str, Any] = {"total": len(ids), "results": [_object(i) for i in ids[start:start + limit]]}
+    following = start + limit
+    if following < min(len(ids), SEARCH_MAX_RESULTS):
+        page["paging"] = {"next": {"after": str(following)}}
+    return Response(200, page)
 
 
 def _object(object_id: int) -> dict[str, Any]:

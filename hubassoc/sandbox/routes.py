@@ -19,6 +19,7 @@ BATCH_READ = "batch_read"
 BATCH_CREATE = "batch_create"
 BATCH_ARCHIVE = "batch_archive"
 OBJECT_ASSOCIATIONS = "object_associations"
+SEARCH_OBJECTS = "search_objects"
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     LIST_OBJECTS: ("GET", "/crm/v3/objects/{from}"),
@@ -27,6 +28,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     BATCH_CREATE: ("POST", "/crm/v3/associations/{from}/{to}/batch/create"),
     BATCH_ARCHIVE: ("POST", "/crm/v3/associations/{from}/{to}/batch/archive"),
     OBJECT_ASSOCIATIONS: ("GET", "/crm/v3/objects/{from}/{id}/associations/{to}"),
+    SEARCH_OBJECTS: ("POST", "/crm/v3/objects/{from}/search"),
     **v4_routes.TEMPLATES,  # v4 and 2026-03: same kinds, one set per path prefix
 }
 WRITES = frozenset({BATCH_CREATE, BATCH_ARCHIVE}) | v4_routes.WRITES

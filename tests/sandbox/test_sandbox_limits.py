@@ -122,3 +122,14 @@ def test_reset_rate_limits_starts_a_fresh_window(sandbox: SandboxFactory, api: A
     assert _statuses(caller, 2) == [200, 429]
     box.reset_rate_limits()
     assert _statuses(caller, 1) == [200]
+
+
+def test_search_has_its_own_limit_of_5_a_second_and_its_429_spends_no_window(
+    sandbox: SandboxFactory, api: ApiFactory,
+) -> None:
+    """HubSpot allows 5 search requests a second (hubspot-associations-api.md), whatever the window has left."""
+    box = sandbox()
+    caller = api(box)
+    statuses = [caller.post("/crm/v3/objects/contacts/search", {"limit": 1}).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert caller.get(TYPES).headers["X-HubSpot-RateLimit-Remaining"] == str(100 - 5 - 1)

@@ -62,6 +62,37 @@ def test_objects_limit_above_100_is_a_validation_error(crm: BatchSandbox, api: A
     assert response.json()["category"] == "VALIDATION_ERROR"
 
 
+# -- POST /crm/v3/objects/{type}/search ------------------------------------------------------------------------
+
+
+SEARCH = "/crm/v3/objects/contacts/search"
+
+
+def test_search_tells_the_total_the_listing_does_not(crm: BatchSandbox, api: ApiFactory) -> None:
+    body = api(crm()).post(SEARCH, {"limit": 1}).json()
+    assert body["total"] == len(CONTACTS)
+    assert [r["id"] for r in body["results"]] == [str(CONTACTS[0])]
+    assert body["paging"] == {"next": {"after": "1"}}
+
+
+def test_search_pages_by_offset_to_the_last_object(crm: BatchSandbox, api: ApiFactory) -> None:
+    body = api(crm()).post(SEARCH, {"limit": 200, "after": "200"}).json()
+    assert [r["id"] for r in body["results"]] == [str(i) for i in CONTACTS[200:]]
+    assert "paging" not in body
+
+
+def test_search_stops_at_10000_results_per_query(crm: BatchSandbox, api: ApiFactory) -> None:
+    response = api(crm()).post(SEARCH, {"limit": 200, "after": "9900"})
+    assert response.status_code == 400
+    assert "at most 10000 results" in response.json()["message"]
+
+
+def test_search_refuses_filters_it_does_not_model_rather_than_ignore_them(crm: BatchSandbox, api: ApiFactory) -> None:
+    filters = [{"filters": [{"propertyName": "email", "operator": "EQ", "value": "a@b.c"}]}]
+    response = api(crm()).post(SEARCH, {"limit": 1, "filterGroups": filters})
+    assert response.status_code == 400
+
+
 def test_every_type_spelling_hubspot_accepts_reaches_the_same_route(crm: BatchSandbox, api: ApiFactory) -> None:
     box = crm()
     caller = api(box)
