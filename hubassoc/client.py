@@ -37,6 +37,7 @@ from hubassoc.limits import (
     LIST_PAGE_LIMIT,
     PER_OBJECT_PAGE_LIMIT,
     READ_BATCH_LIMIT,
+    SEARCH_PER_SECOND,
     TRANSIENT_5XX,
     WRITE_BATCH_LIMIT,
 )
@@ -211,6 +212,7 @@ class HubSpotClient:
         self.base_url = validate_api_url(settings.api_url)
         self.stats = ClientStats()
         self.pacer = Pacer(settings.budget, settings.window_seconds)
+        self._search_pacer = Pacer(SEARCH_PER_SECOND, 1.0)  # search's own limit, on top of the window
         self.tokens = TokenSource(credentials, self._request_token)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc")
@@ -255,6 +257,16 @@ class HubSpotClient:
                 if next_after is None:
                     return
                 after = next_after
+
+    def count_objects(self, object_type: str) -> int:
+        """How many objects of a type exist, in one call: the listing tells no total, search does."""
+        path = f"/crm/v3/objects/{parse_object_type(object_type).path}/search"
+        body = self.request("POST", path, json_body={"limit": 1, "properties": ["hs_object_id"]},
+                            also_paced_by=self._search_pacer)
+        total = body.get("total") if isinstance(body, dict) else None
+        if type(total) is not int or total < 0:
+            raise HubSpotError("HubSpot's search reply has no total", route=f"POST {path}")
+        return total
 
     @contextmanager
     def _chain_request(self, rank: int) -> Iterator[None]:
@@ -337,8 +349,13 @@ class HubSpotClient:
 
     def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+        also_paced_by: Pacer | None = None,
     ) -> Any:
-        """Send one request under the pacer, retrying what is transient; returns the decoded body or None."""
+        """Send one request under the pacer, retrying what is transient; returns the decoded body or None.
+
+        ``also_paced_by`` is a route's own limit on top of the window (search's 5 a second): every attempt,
+        retries included, waits for both.
+        """
         if self._day_spent is not None:  # every request until the reset would be one more 429: send none
             raise DailyLimitError(self._day_spent.message, status=self._day_spent.status,
                                   category=self._day_spent.category, route=f"{method} {path}")
@@ -347,7 +364,7 @@ class HubSpotClient:
         refreshed = False
         while True:
             outcome = self._attempt(method, path, params, json_body, retried=retry.attempts > 0,
-                                    may_refresh=not refreshed)
+                                    may_refresh=not refreshed, also_paced_by=also_paced_by)
             if isinstance(outcome, _Answer):
                 return outcome.body
             if outcome.token_refreshed:
@@ -362,7 +379,7 @@ class HubSpotClient:
 
     def _attempt(
         self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, *, retried: bool,
-        may_refresh: bool,
+        may_refresh: bool, also_paced_by: Pacer | None = None,
     ) -> _Answer | _Failure:
         """One request, its token taken and, on a 401, settled while it holds its in-flight slot.
 
@@ -372,6 +389,7 @@ class HubSpotClient:
         """
         rank = getattr(self._local, "chain_rank", None)
         chain = rank is not None
+        own = None if also_paced_by is None else also_paced_by.acquire()
         ticket = self.pacer.acquire(chain=chain, rank=rank or 0)
         self._in_flight.acquire(chain=chain)  # after the pacer: a request waiting for budget holds no slot
         try:
@@ -382,6 +400,8 @@ class HubSpotClient:
             return outcome
         finally:
             self.pacer.done(ticket)
+            if also_paced_by is not None and own is not None:
+                also_paced_by.done(own)
             self._in_flight.release(chain=chain)
 
     def _send(

@@ -185,6 +185,20 @@ def test_oauth_token_is_refreshed_once_when_it_expires_under_concurrency(sandbox
     assert box.counters()["oauth_refreshes"] == 2  # the first token, then one refresh for all eight threads
 
 
+def test_count_objects_is_the_search_total_in_one_request(crm: Any) -> None:
+    with make_client(crm.url) as client:
+        assert client.count_objects("contacts") == len(crm.store.object_ids("contacts"))
+    assert crm.counters()["requests"] == {"POST /crm/v3/objects/contacts/search": 1}
+
+
+def test_counting_more_types_than_search_allows_a_second_meets_no_429(crm: Any) -> None:
+    """Search allows 5 requests a second (hubspot-associations-api.md), besides the window: the client waits."""
+    with make_client(crm.url) as client:
+        counts = list(client.map_ordered(client.count_objects, ["contacts", "deals"] * 4))
+    assert counts == [300, 5] * 4
+    assert crm.counters()["rate_limited"] == 0
+
+
 OAUTH = {"client_id": "cid", "client_secret": "csecret", "refresh_token": "rtoken"}
 
 
