@@ -54,6 +54,7 @@ class ReadCost:
 
     types_calls: int
     listing_calls: dict[str, int]  # by from type: each is listed once
+    search_calls: int  # one count per listed from type, when two or more are listed (tap_hubassoc.order)
     read_calls: int
     per_object_calls: int
     associations: int
@@ -64,7 +65,8 @@ class ReadCost:
     @property
     def calls(self) -> int:
         """Every request of the run."""
-        return self.types_calls + sum(self.listing_calls.values()) + self.read_calls + self.per_object_calls
+        return (self.types_calls + self.search_calls + sum(self.listing_calls.values()) + self.read_calls
+                + self.per_object_calls)
 
     @property
     def chain(self) -> int:
@@ -91,7 +93,8 @@ def read_cost(store: Store, pairs: tuple[Pair, ...], batch_size: int = READ_BATC
             per_object_pattern += max(1, math.ceil(counts / PER_OBJECT_PAGE_LIMIT))
     listed_per_pair = sum(pages[a.name] for a, _ in kinds)
     return ReadCost(
-        types_calls=len(kinds), listing_calls=pages, read_calls=reads, per_object_calls=extra,
+        types_calls=len(kinds), listing_calls=pages, search_calls=len(pages) if len(pages) > 1 else 0,
+        read_calls=reads, per_object_calls=extra,
         associations=associations, association_types=sum(len(store.types(a, b)) for a, b in kinds),
         relisting_calls=len(kinds) + listed_per_pair + reads + extra,
         per_object_pattern_calls=len(kinds) + listed_per_pair + per_object_pattern,

@@ -31,6 +31,7 @@ _KINDS = {  # sandbox route name -> how the timeline names its requests
     routes.BATCH_READ: "read {from}->{to}",
     routes.OBJECT_ASSOCIATIONS: "pages {from}->{to}",
     routes.LIST_TYPES: "types {from}->{to}",
+    routes.SEARCH_OBJECTS: "count {from}",
 }
 
 

@@ -12,8 +12,12 @@ from hubassoc.progress import RequestRate
 class PartitionProgress:
     """Counters for one from type and its pairs: the sync thread writes, the reporter thread reads."""
 
-    def __init__(self, from_type: str, pair_names: list[str], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, from_type: str, pair_names: list[str], clock: Callable[[], float] = time.monotonic, *,
+        total: int | None = None,
+    ) -> None:
         self.from_type = from_type
+        self.total = total  # the from type's objects, when search counted them
         self.pair_names = pair_names
         self._clock = clock
         self._started = clock()
@@ -42,9 +46,10 @@ class PartitionProgress:
         """One line per pair, for the periodic report."""
         requests = rate.describe()
         elapsed = max(self._clock() - self._started, 1e-9)
+        of = "" if self.total is None else f" of {self.total}"
         with self._lock:
             return [
-                f"associations {name}: {self._listed} ids listed, {self._read[name]} read, "
+                f"associations {name}: {self._listed}{of} ids listed, {self._read[name]} read, "
                 f"{self._records[name]} records ({self._records[name] / elapsed:.0f} records/s); {requests}"
                 for name in self.pair_names
             ]

@@ -4,8 +4,9 @@
 every pair that starts there, so the listing cursor (the resume point) necessarily belongs to the from type.
 Records carry ``to_object_type``, so one table holds every pair and stream maps can filter pairs.
 
-Every from type is listed from the start (prefetch.py), and later ones are read ahead on idle workers while an
-earlier one is read (readahead.py); records and STATE are still emitted partition by partition, in order.
+Partitions go smallest first and the largest type's listing has first call on the budget (order.py). Every from
+type is listed from the start (prefetch.py), and later ones are read ahead on idle workers while an earlier one
+is read (readahead.py); records and STATE are still emitted partition by partition, in order.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from hubassoc.client import LIST_PAGE_LIMIT, Edge, HubSpotClient, IdPage
+from hubassoc.errors import HubSpotError
 from hubassoc.labels import PairLabels, PairLabelsCache, default_names, edge_record
 from hubassoc.objects import ObjectType, parse_object_type
 from hubassoc.progress import PeriodicReporter, RequestRate
@@ -37,6 +39,7 @@ from tap_hubassoc.batches import (
     save_position,
     start_from_state,
 )
+from tap_hubassoc.order import PartitionOrder
 from tap_hubassoc.prefetch import ListingPrefetch
 from tap_hubassoc.progress import PartitionProgress
 from tap_hubassoc.readahead import ReadAhead, WorkerSlots
@@ -163,11 +166,46 @@ class AssociationsStream(HubAssocStream):
         self._planned: dict[ObjectType, PartitionPlan] = {}  # later partitions, read ahead from these plans
         self._read_ahead: ReadAhead[ReadTask, ReadResult] | None = None
         self._slots: tuple[HubSpotClient, WorkerSlots] | None = None
+        self._order: PartitionOrder | None = None
+        self._sizes: dict[ObjectType, int] = {}  # objects counted by search, for the progress lines
 
     @property
     @override
     def partitions(self) -> list[dict[str, Any]]:
-        return [{"from_object_type": kind.name} for kind in from_types(self.hub_tap.pairs)]
+        return [{"from_object_type": kind.name} for kind in self._partition_order().partitions]
+
+    def _partition_order(self) -> PartitionOrder:
+        """Decided once a run (tap_hubassoc.order): the SDK and this stream must see the same partitions."""
+        if self._order is None:
+            kinds = from_types(self.hub_tap.pairs)
+            self._order = PartitionOrder.configured(kinds) if self.dry_run else \
+                PartitionOrder.by_size(kinds, self._work_left(kinds))
+        return self._order
+
+    def _work_left(self, kinds: list[ObjectType]) -> dict[ObjectType, float | None]:
+        """Each partition's size: none if finished, its given ids, or what search counts when two are listed.
+
+        With one listing only, it is the largest (the others are given ids, read without a listing).
+        """
+        sizes: dict[ObjectType, float | None] = {}
+        for kind in kinds:
+            ids = self.hub_tap.from_ids.get(kind)
+            sizes[kind] = 0 if self._saved_start(kind).done else None if ids is None else len(ids)
+        listed = [kind for kind, size in sizes.items() if size is None]
+        if len(listed) == 1:
+            sizes[listed[0]] = float("inf")
+        elif listed:
+            self._sizes = dict(zip(listed, self.hub_tap.client.map_ordered(self._count, listed), strict=True))
+            sizes.update(self._sizes)
+        return sizes
+
+    def _count(self, kind: ObjectType) -> int | None:
+        """On a worker: the type's objects by search, or None (and the configured order) if search fails."""
+        try:
+            return self.hub_tap.client.count_objects(kind.name)
+        except HubSpotError as exc:
+            self.logger.warning("could not count %s (%s): partitions keep the configured order", kind, exc)
+            return None
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -216,7 +254,7 @@ class AssociationsStream(HubAssocStream):
         """The partition's read tasks from ``start``: every pair of each batch, the batch's last pair marked."""
         ids = self.hub_tap.from_ids.get(from_type)
         digest = None if ids is None else ids_digest(ids)
-        progress = PartitionProgress(from_type.name, [p.name for p in pairs])
+        progress = PartitionProgress(from_type.name, [p.name for p in pairs], total=self._sizes.get(from_type))
         batches = self._batches(from_type, ids, digest, start, progress)
         return PartitionPlan(start, progress, self._tasks(pairs, batches, self.hub_tap.pair_types))
 
@@ -315,12 +353,13 @@ class AssociationsStream(HubAssocStream):
         self._stop_prefetch()
         if self.dry_run:
             return
-        kinds = from_types(self.hub_tap.pairs)
+        order = self._partition_order()
+        kinds, ranks = order.partitions, order.ranks
         starts = {kind: self._saved_start(kind) for kind in kinds}
-        for rank, (kind, start) in enumerate(starts.items()):  # listings of earlier partitions go first
+        for kind, start in starts.items():
             if kind not in self.hub_tap.from_ids and not start.done:
                 pages = functools.partial(self.hub_tap.client.list_object_ids, kind.name, after=start.after,
-                                          rank=rank)
+                                          rank=ranks[kind])
                 self._listings[kind] = (start.after, ListingPrefetch(pages, kind.name))
         self._planned = {kind: self._plan(kind, self._pairs_from(kind), starts[kind])
                          for kind in kinds[1:] if not starts[kind].done}

@@ -23,7 +23,8 @@ def test_every_request_of_the_run_is_in_one_window(timeline: Timeline) -> None:
 
 
 def test_requests_are_told_apart_as_the_read_needs_them(timeline: Timeline) -> None:
-    """Each from type is listed once (100 ids a page) and read in batches of 1,000; objects past 100 page on."""
+    """Each from type is counted and listed once (100 ids a page) and read in batches of 1,000; objects past 100
+    page on."""
     cost = read_cost(tap_crm(QUICK.tap_contacts, QUICK.tap_companies), TAP_PAIRS)
     sent = {name: sum(counts) for name, counts in timeline.windows().items()}
     assert sent == {
@@ -31,7 +32,9 @@ def test_requests_are_told_apart_as_the_read_needs_them(timeline: Timeline) -> N
         "read contacts->companies": 2, "read companies->contacts": 1,
         "pages companies->contacts": cost.per_object_calls,
         "types contacts->companies": 1, "types companies->contacts": 1,
+        "count contacts": 1, "count companies": 1,
     }
+    assert cost.search_calls == 2
 
 
 def test_each_listing_is_a_chain_whose_page_times_split_into_parts(timeline: Timeline) -> None:

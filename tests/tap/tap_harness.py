@@ -29,7 +29,6 @@ TAP = Path(sys.executable).with_name("tap-hubassoc")
 TOKEN = "sandbox-token"
 PER_OBJECT_PAGE = 500  # the client follows >100 objects through the per-object endpoint, 500 a page
 CONTACTS_DEALS_BOTH_WAYS = [{"from": "contacts", "to": "deals"}, {"from": "deals", "to": "contacts"}]
-LIST_CONTACTS = "GET /crm/v3/objects/contacts"
 LIST_DEALS = "GET /crm/v3/objects/deals"
 V3_BATCH_READ_ENTRIES = 100  # v3 batch read returns an object's first 100 associations
 

@@ -24,8 +24,8 @@ from tap_harness import (
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from tap_hubassoc.tap import TapHubAssoc
 
-CONTACTS = [12_000_000_001 + 11 * i for i in range(450)]  # 5 listing pages
-DEALS = [22_000_000_001 + 7 * i for i in range(250)]  # 3 listing pages
+CONTACTS = [12_000_000_001 + 11 * i for i in range(250)]  # 3 listing pages: fewer, so the first partition
+DEALS = [22_000_000_001 + 7 * i for i in range(450)]  # 5 listing pages
 PAIRS = CONTACTS_DEALS_BOTH_WAYS
 
 
@@ -52,7 +52,7 @@ def test_max_workers_bounds_requests_in_flight_listing_threads_included() -> Non
         finally:
             tap.close()
         counters = box.counters()
-    assert counters["requests"][LIST_DEALS] == 3
+    assert counters["requests"][LIST_DEALS] == 5
     assert counters["peak_concurrency"] == 1
 
 

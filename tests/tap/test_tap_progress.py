@@ -48,3 +48,12 @@ def test_lines_name_each_pair_with_counts_rate_budget_and_429s() -> None:
     ]
     assert summary[1] == ("associations contacts->deals finished: 1000 ids read, 2500 records in 20.0 s "
                           "(125 records/s); run so far: requests 3 (0 in the last 10.0 s, budget 150 per 10 s), 429s 1")
+
+
+def test_a_counted_from_type_says_how_many_of_its_ids_are_listed() -> None:
+    """HubSpot's listing tells no total; the search count the tap takes does, so the line can."""
+    progress = PartitionProgress("contacts", PAIRS[:1], clock=iter([0.0, 10.0]).__next__, total=50_000)
+    progress.listed(1000)
+    with HubSpotClient(ClientSettings(), Credentials(access_token=Secret("x"))) as client:
+        line = progress.lines(RequestRate(client, clock=iter([0.0, 10.0]).__next__))[0]
+    assert line.startswith("associations contacts->companies: 1000 of 50000 ids listed, 0 read")

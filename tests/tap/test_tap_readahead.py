@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from tap_harness import (
     CONTACTS_DEALS_BOTH_WAYS,
-    LIST_CONTACTS,
     LIST_DEALS,
     base_config,
     contacts_and_deals,
@@ -35,8 +34,8 @@ from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from tap_hubassoc.readahead import ReadAhead, WorkerSlots
 from tap_hubassoc.tap import TapHubAssoc
 
-CONTACTS = [12_000_000_001 + 11 * i for i in range(900)]  # 9 listing pages
-DEALS = [22_000_000_001 + 7 * i for i in range(300)]  # 3 listing pages
+CONTACTS = [12_000_000_001 + 11 * i for i in range(300)]  # 3 listing pages: fewer, so the first partition
+DEALS = [22_000_000_001 + 7 * i for i in range(900)]  # 9 listing pages
 PAIRS = CONTACTS_DEALS_BOTH_WAYS
 READ_DEALS = "POST /crm/v3/associations/deals/contacts/batch/read"
 
@@ -112,11 +111,11 @@ def test_a_failed_read_of_a_later_from_type_stops_the_run_when_that_type_is_read
 def test_reading_ahead_and_listing_stop_when_the_stream_stops() -> None:
     """Once the reader stops, the read-ahead and listing threads end after the request under way, if any.
 
-    Contacts take 50 listing pages of 20 ms each; the reader stops a few requests in, long before the last.
+    Deals take 59 listing pages of 20 ms each; the reader stops a few requests in, long before the last.
     """
-    contacts = [13_000_000_001 + 3 * i for i in range(5000)]
+    deals = [23_000_000_001 + 3 * i for i in range(5000)]
     store = build_store()
-    store.add_objects("contacts", contacts)
+    store.add_objects("deals", deals)
     before = set(threading.enumerate())
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=20), store) as box:
         tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
@@ -130,9 +129,9 @@ def test_reading_ahead_and_listing_stop_when_the_stream_stops() -> None:
             ended = eventually(lambda: not any(t.is_alive() for t in started))
         finally:
             tap.close()
-        listed = box.counters()["requests"][LIST_CONTACTS]
+        listed = box.counters()["requests"][LIST_DEALS]
     assert ended
-    assert listed < (len(CONTACTS) + len(contacts)) // 100
+    assert listed < (len(DEALS) + len(deals)) // 100
 
 
 # -- the bounds, with tasks the test releases ------------------------------------------------------------------
