@@ -269,6 +269,19 @@ class HubSpotClient:
         return total
 
     @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Requests this thread sends inside take only budget no other request is waiting for.
+
+        For work that is early rather than needed (the tap's read-ahead of a later partition): it must not
+        delay the requests the run is waiting on.
+        """
+        self._local.deferred = True
+        try:
+            yield
+        finally:
+            self._local.deferred = False
+
+    @contextmanager
     def _chain_request(self, rank: int) -> Iterator[None]:
         """Requests this thread sends inside are links of a chain of ``rank`` (see ``Pacer.acquire``)."""
         self._local.chain_rank = rank
@@ -390,7 +403,7 @@ class HubSpotClient:
         rank = getattr(self._local, "chain_rank", None)
         chain = rank is not None
         own = None if also_paced_by is None else also_paced_by.acquire()
-        ticket = self.pacer.acquire(chain=chain, rank=rank or 0)
+        ticket = self.pacer.acquire(chain=chain, rank=rank or 0, deferred=getattr(self._local, "deferred", False))
         self._in_flight.acquire(chain=chain)  # after the pacer: a request waiting for budget holds no slot
         try:
             token = self.tokens.bearer()

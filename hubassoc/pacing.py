@@ -8,19 +8,23 @@ exceed the budget however latency varies, at the cost of about one round trip pe
 Requests in a *chain* (listing pages: each cursor comes from the previous reply) go first: a run can finish no
 sooner than its longest chain, while a read that waits delays nothing but itself. A chain sends one request per
 round trip, so it needs one window's worth of its round trips; what it does not use, others take. Chains have
-a rank (the tap ranks its listings in the order it emits their partitions): a link of a chain takes what the
+a rank (the tap ranks the largest type's listing first, tap_hubassoc/order.py): a link of a chain takes what the
 chains ranked before it leave, and a request that is no chain's link what all open chains leave -- at least
 ``1 - CHAINS_SHARE_AT_MOST`` of the budget, so reads never stop -- less ``CHAIN_RESERVE`` free slot per chain
 for the jitter of its replies. Ranks matter when two listings run at once and together want more than the
-budget: shared equally, both are slowed, the longer one with them. HubSpot's listing tells no total, so the
-rank is a guess; guessed wrong, the shorter listing ends early at full speed and the longer one then has the
-budget to itself, which measured no slower than sharing (below, companies first).
+budget: shared equally, both are slowed, the longer one with them. HubSpot's listing tells no total; the tap
+counts each type by search, and when it cannot, ranks in partition order: guessed wrong, the shorter listing
+ends early at full speed and the longer one then has the budget to itself.
 
 Measured with ``python -m benchmarks.timeline --full`` (50,000 contacts and 10,000 companies listed at once,
 150 +- 50 ms, 100 requests / 10 s, 8 workers), the 500-page contacts listing, 77 s alone, ended at 82.4 s with
 contacts first and 88.5 s with companies first when listings shared the budget equally and others left six
 free slots per chain (windows 93-95 requests full while a listing ran); ranked, with one free slot, at 79.0 s
 and 87.2 s, windows 97-99 full, and the runs took 88.8 and 88.4 s instead of 91.4 and 89.3 s.
+
+A *deferred* request (the tap's read-ahead of a later partition: early work, not needed yet) goes only while no
+other request waits. On equal terms, at 16 workers, reads ahead took the budget the current partition's pages
+needed; those pages ended 8 s later and the run with them (timeline: 91.1 s, deferred 88.9 s).
 
 A listing that has run far enough ahead of its reader waits for it, and keeps no share meanwhile
 (``chain_paused``): what it waits for is the reader's batch reads. Kept to 5 % beside a waiting listing, they
@@ -86,6 +90,7 @@ class Pacer:
         self._hold_until = 0.0
         self._ranks: Counter[int] = Counter()  # open chains by rank
         self._chain_rtt: float | None = None  # running estimate of a chain request's round trip
+        self._waiting = 0  # requests, not deferred ones, waiting for the budget now
         self._changed = threading.Condition(threading.RLock())  # seconds_to_wait is called with it held
 
     @contextmanager
@@ -122,18 +127,31 @@ class Pacer:
         """Chains under way: other requests leave room for them (here, and in the client's in-flight slots)."""
         return self._ranks.total()
 
-    def acquire(self, *, chain: bool = False, rank: int = 0) -> Ticket:
+    def acquire(self, *, chain: bool = False, rank: int = 0, deferred: bool = False) -> Ticket:
         """Block until a request may be sent without exceeding the budget in any window.
 
         A link of a ``chain`` of ``rank`` r takes what the open chains ranked before r leave; a request that is
-        no chain's link takes what every open chain leaves (module docstring).
+        no chain's link takes what every open chain leaves (module docstring). A ``deferred`` request also
+        waits while any other request waits: it takes only budget nobody else is asking for.
         """
         with self._changed:
-            while (wait := self.seconds_to_wait(chain=chain, rank=rank)) > 0:
-                self._changed.wait(timeout=wait)
+            self._waiting += not deferred
+            try:
+                while (wait := self._wait(chain=chain, rank=rank, deferred=deferred)) > 0:
+                    self._changed.wait(timeout=wait)
+            finally:
+                if not deferred:
+                    self._waiting -= 1
+                    self._changed.notify_all()  # deferred requests may look again
             ticket = Ticket(self._clock(), rank if chain else math.inf)
             self._tickets.append(ticket)
             return ticket
+
+    def _wait(self, *, chain: bool, rank: int, deferred: bool) -> float:
+        wait = self.seconds_to_wait(chain=chain, rank=rank)
+        if deferred and self._waiting:  # woken when those requests go
+            return max(wait, self.window / 4)
+        return wait
 
     def seconds_to_wait(self, *, chain: bool = False, rank: int = 0) -> float:
         """How long such a request would wait now for the budget (0 or less: it may go)."""

@@ -15,7 +15,8 @@ Bounds, and why:
   ``2 * max_workers`` batches (what the current partition's own pipeline may hold), so they hold at most that
   plus the batches under way: flat however large the CRM and however many from types;
 - request budget: a read ahead waits while ``may_start`` says no; the tap says no while two listings run,
-  since chains bound the run and two of them can spend the budget between them (see streams.py);
+  since chains bound the run and two of them can spend the budget between them, and its requests are
+  deferred: they take only budget no other request waits for (see streams.py);
 - stopping: after ``stop()`` nothing more starts and what has not started is cancelled; a task already running
   finishes its batch read (its requests are the ones in flight).
 """

@@ -199,6 +199,30 @@ def test_counting_more_types_than_search_allows_a_second_meets_no_429(crm: Any) 
     assert crm.counters()["rate_limited"] == 0
 
 
+def test_a_deferred_request_leaves_the_next_free_slot_to_a_request_waiting_beside_it(
+    sandbox: Callable[..., Any],
+) -> None:
+    """The tap reads later partitions ahead as deferred work: the partition being read must not wait for it."""
+    box = sandbox(tokens=[TOKEN], seed="demo")
+    with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
+        client.association_types("contacts", "companies")
+
+        def early() -> None:
+            with client.deferred():
+                client.association_types("contacts", "deals")
+
+        threads = [threading.Thread(target=early), threading.Thread(target=client.association_types,
+                                                                    args=("deals", "contacts"))]
+        for thread in threads:  # the deferred one waits first
+            thread.start()
+            time.sleep(0.1)
+        for thread in threads:
+            thread.join()
+    routes = [e["route"] for e in box.counters()["request_log"]]
+    assert routes[1:] == ["GET /crm/v3/associations/deals/contacts/types",
+                          "GET /crm/v3/associations/contacts/deals/types"]
+
+
 OAUTH = {"client_id": "cid", "client_secret": "csecret", "refresh_token": "rtoken"}
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -71,6 +73,45 @@ def test_waiting_sender_wakes_when_an_in_flight_request_finishes() -> None:
     pacer.done(first)
     waiter.join(timeout=5)
     assert got, "the second acquire should succeed one window after the first reply"
+
+
+def test_a_deferred_request_goes_only_after_the_requests_waiting_beside_it() -> None:
+    """Work done early (the tap's read-ahead) must not take a slot a request the run waits on is waiting for.
+
+    The deferred request starts waiting first, so it would be first in line without the rule.
+    """
+    clock = FakeClock()
+    pacer = Pacer(1, 10.0, clock=clock)
+    pacer.done(pacer.acquire())  # the window's one slot frees at 110
+    order: list[str] = []
+
+    def send(name: str, *, deferred: bool) -> None:
+        ticket = pacer.acquire(deferred=deferred)
+        order.append(name)
+        pacer.done(ticket)
+
+    early = threading.Thread(target=send, args=("early",), kwargs={"deferred": True})
+    needed = threading.Thread(target=send, args=("needed",), kwargs={"deferred": False})
+    early.start()
+    time.sleep(0.1)
+    needed.start()
+    time.sleep(0.1)  # both are waiting for the slot by now
+    for sent, now in enumerate((110.0, 120.0), start=1):  # each window frees one slot
+        clock.now = now
+        pacer.hold(0)  # wakes the waiters, as a reply would
+        assert _eventually(lambda sent=sent: len(order) == sent)
+    early.join(timeout=5)
+    needed.join(timeout=5)
+    assert order == ["needed", "early"]
+
+
+def _eventually(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + 5
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_budget_and_window_must_be_positive() -> None:
