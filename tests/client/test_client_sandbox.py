@@ -148,11 +148,18 @@ def test_after_the_daily_limit_no_request_is_sent_until_the_run_ends(sandbox: Ca
     box = sandbox(tokens=[TOKEN], seed="demo")
     box.schedule_faults("429-daily", 1)
     with make_client(box.url) as client:
-        with pytest.raises(DailyLimitError):
-            client.association_types("contacts", "companies")
-        with pytest.raises(DailyLimitError, match="resets at midnight"):
-            client.association_types("contacts", "deals")
+        the_next_call_fails_without_sending(box, client, DailyLimitError, "resets at midnight")
     assert box.counters()["requests_total"] == 1
+
+
+def the_next_call_fails_without_sending(box: Any, client: HubSpotClient, error: type[Exception], says: str) -> None:
+    """A call meets a final answer from HubSpot; the next one fails at once with it, and sends nothing."""
+    with pytest.raises(error):
+        client.association_types("contacts", "companies")
+    sent = box.counters()["requests_total"]
+    with pytest.raises(error, match=says):
+        client.association_types("contacts", "deals")
+    assert box.counters()["requests_total"] == sent
 
 
 def test_missing_scope_is_named_and_not_retried(sandbox: Callable[..., Any]) -> None:
@@ -235,10 +242,7 @@ def test_a_rejected_token_is_never_sent_again(sandbox: Callable[..., Any]) -> No
     request of the run fails at once with HubSpot's answer instead of meeting the same 401."""
     box = sandbox(tokens=["another-token"], seed="demo")
     with make_client(box.url) as client:
-        with pytest.raises(AuthenticationError):
-            client.association_types("contacts", "companies")
-        with pytest.raises(AuthenticationError, match="401 INVALID_AUTHENTICATION"):
-            client.association_types("contacts", "deals")
+        the_next_call_fails_without_sending(box, client, AuthenticationError, "401 INVALID_AUTHENTICATION")
     assert box.counters()["requests_total"] == 1
 
 
@@ -249,12 +253,7 @@ def test_after_hubspot_refuses_the_refresh_no_request_is_sent(sandbox: Callable[
         client.association_types("contacts", "companies")
         box.configure(refresh_tokens=frozenset())
         box.expire_access_tokens()
-        with pytest.raises(AuthenticationError, match="refresh refused"):
-            client.association_types("contacts", "companies")
-        sent = box.counters()["requests_total"]
-        with pytest.raises(AuthenticationError, match="refresh refused"):
-            client.association_types("contacts", "deals")
-    assert box.counters()["requests_total"] == sent
+        the_next_call_fails_without_sending(box, client, AuthenticationError, "refresh refused")
 
 
 def test_a_request_that_waited_for_budget_sends_the_token_current_when_it_goes(
