@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
-from tap_harness import base_config, build_crm, run_cli
+from tap_harness import CONTACTS, CONTACTS_DEALS_BOTH_WAYS, DEALS, TAP, base_config, build_crm, run_cli, write_json
 
 from hubassoc.sandbox import Sandbox, SandboxConfig
 
@@ -67,6 +69,28 @@ def test_progress_lines_every_interval_per_active_pair(tmp_path: Path) -> None:
                          r"requests \d+ \(\d+ in the last [\d.]+ s, budget 1000 per 10 s\), 429s \d+")
     seen = {m.group(1) for m in map(pattern.search, run.stderr.splitlines()) if m}
     assert seen == {"contacts->companies", "contacts->deals"}
+
+
+def test_with_two_types_listed_progress_says_how_many_of_each_types_ids_are_listed(tmp_path: Path) -> None:
+    """HubSpot's listing tells no total; the tap counts each listed type once (search), and the lines say it."""
+    with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=40), build_crm()) as box:
+        run = run_cli(tmp_path, base_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS, batch_size=100,
+                                            progress_interval=0.1))
+    assert run.returncode == 0, run.stderr
+    totals = set(re.findall(r"associations (contacts->deals|deals->contacts): \d+ of (\d+) ids listed", run.stderr))
+    assert ("contacts->deals", str(len(CONTACTS))) in totals  # contacts, fewer, are read first and long enough
+    assert totals <= {("contacts->deals", str(len(CONTACTS))), ("deals->contacts", str(len(DEALS)))}
+
+
+def test_discovery_sends_no_request(tmp_path: Path) -> None:
+    """The catalog is fixed: ``--discover`` neither counts nor lists anything (partition order is decided at sync)."""
+    with Sandbox(SandboxConfig(rate_limit=10_000), build_crm()) as box:
+        config = write_json(tmp_path / "config.json", base_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS))
+        done = subprocess.run([str(TAP), "--config", str(config), "--discover"], capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert box.counters()["requests_total"] == 0
+    assert done.returncode == 0, done.stderr
+    assert {s["tap_stream_id"] for s in json.loads(done.stdout)["streams"]} == {"association_types", "associations"}
 
 
 def test_reads_run_concurrently_under_one_pacer_without_429s(tmp_path: Path) -> None:
