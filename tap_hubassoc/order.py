@@ -15,7 +15,7 @@ ranked by its partition's place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hubassoc.objects import ObjectType
 
@@ -26,6 +26,12 @@ class PartitionOrder:
 
     partitions: list[ObjectType]
     ranks: dict[ObjectType, int]
+    sizes: Mapping[ObjectType, float | None] = field(default_factory=dict)  # what the order was decided on
+
+    def total(self, kind: ObjectType) -> int | None:
+        """How many ids the type has, where that is known (counted by search, or given as from_ids)."""
+        size = self.sizes.get(kind)
+        return size if isinstance(size, int) else None
 
     @classmethod
     def configured(cls, kinds: list[ObjectType]) -> PartitionOrder:
@@ -39,4 +45,4 @@ class PartitionOrder:
             return cls.configured(kinds)
         partitions = sorted(kinds, key=lambda kind: sizes[kind] or 0)
         listings = sorted(kinds, key=lambda kind: -(sizes[kind] or 0))
-        return cls(partitions, {kind: i for i, kind in enumerate(listings)})
+        return cls(partitions, {kind: i for i, kind in enumerate(listings)}, dict(sizes))

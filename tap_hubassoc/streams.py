@@ -167,7 +167,6 @@ class AssociationsStream(HubAssocStream):
         self._read_ahead: ReadAhead[ReadTask, ReadResult] | None = None
         self._slots: tuple[HubSpotClient, WorkerSlots] | None = None
         self._order: PartitionOrder | None = None
-        self._sizes: dict[ObjectType, int] = {}  # objects counted by search, for the progress lines
 
     @property
     @override
@@ -195,8 +194,7 @@ class AssociationsStream(HubAssocStream):
         if len(listed) == 1:
             sizes[listed[0]] = float("inf")
         elif listed:
-            self._sizes = dict(zip(listed, self.hub_tap.client.map_ordered(self._count, listed), strict=True))
-            sizes.update(self._sizes)
+            sizes.update(zip(listed, self.hub_tap.client.map_ordered(self._count, listed), strict=True))
         return sizes
 
     def _count(self, kind: ObjectType) -> int | None:
@@ -254,7 +252,8 @@ class AssociationsStream(HubAssocStream):
         """The partition's read tasks from ``start``: every pair of each batch, the batch's last pair marked."""
         ids = self.hub_tap.from_ids.get(from_type)
         digest = None if ids is None else ids_digest(ids)
-        progress = PartitionProgress(from_type.name, [p.name for p in pairs], total=self._sizes.get(from_type))
+        total = self._partition_order().total(from_type)
+        progress = PartitionProgress(from_type.name, [p.name for p in pairs], total=total)
         batches = self._batches(from_type, ids, digest, start, progress)
         return PartitionPlan(start, progress, self._tasks(pairs, batches, self.hub_tap.pair_types))
 
