@@ -25,3 +25,9 @@ def test_one_unknown_size_keeps_the_configured_order() -> None:
     order = PartitionOrder.by_size([CONTACTS, DEALS], {CONTACTS: 50_000, DEALS: None})
     assert order == PartitionOrder.configured([CONTACTS, DEALS])
     assert order.ranks == {CONTACTS: 0, DEALS: 1}
+
+
+def test_the_total_is_known_for_counted_or_given_types_only() -> None:
+    """One listing alone is not counted (nothing to order it against): its size is only "the largest"."""
+    order = PartitionOrder.by_size([CONTACTS, DEALS], {CONTACTS: float("inf"), DEALS: 40})
+    assert (order.total(CONTACTS), order.total(DEALS)) == (None, 40)
