@@ -6,7 +6,6 @@ are not errors), so any transient failure is retried with the same body.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -16,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+import msgspec
 import requests
 
 from hubassoc.auth import Credentials, Secret, TokenSource, validate_api_url
@@ -143,9 +143,11 @@ class AssociationType:
     name: str
 
 
-@dataclass(frozen=True)
-class AssociationInput:
-    """One edge to create or archive, in v3 terms (the type travels by name)."""
+class AssociationInput(NamedTuple):
+    """One edge to create or archive, in v3 terms (the type travels by name).
+
+    A named tuple: the target makes one per record, and a tuple is made in half a frozen dataclass's time.
+    """
 
     from_id: str
     to_id: str
@@ -425,7 +427,7 @@ class HubSpotClient:
         try:
             response = self._session().request(
                 method, self.base_url + path, params=params,
-                data=None if json_body is None else json.dumps(json_body, separators=(",", ":")),
+                data=None if json_body is None else _encode_json(json_body),
                 headers={"Authorization": "Bearer " + token.value, "Content-Type": "application/json"},
                 timeout=(10.0, self.settings.timeout),
             )
@@ -561,12 +563,15 @@ def _classify(response: requests.Response, route: str) -> _Answer | _Failure:
 
 
 _MALFORMED = object()
+# Request and reply bodies by msgspec (the SDK's msgspec extra): a batch of 2,000 inputs is encoded, and a
+# reply of 1,000 objects' associations decoded, in a fraction of the standard library's time (benchmarks/).
+_encode_json = msgspec.json.Encoder().encode
 
 
 def _decode(response: requests.Response) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
         return _MALFORMED
 
 
