@@ -29,6 +29,7 @@ HubSpot knowledge a writer needs and a Singer sink should not carry:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -57,6 +58,7 @@ REQUIRED_FIELDS = ("from_object_type", "from_id", "to_object_type", "to_id")
 # HubSpot answers these for a pair it has no types for (an unknown custom object, say): a record problem.
 _PAIR_REFUSED_STATUSES = frozenset({400, 404})
 _DRY_RUN_SAMPLES = 3
+_REMEMBERED_TYPE_FIELDS = 10_000  # distinct spellings of a record's types kept resolved; more are resolved anew
 PRIMARY_TARGET = "companies"  # every HubSpot primary association points at a company
 
 
@@ -82,6 +84,7 @@ class Resolved(NamedTuple):
     """A record turned into HubSpot terms: its key for last-wins and the input a batch call sends.
 
     A named tuple, like :class:`Pending`: one of each is made per record, and a tuple is the cheapest to make.
+    ``edge`` and ``primary_slot`` are made once by ``of``: the buffer asks for each up to three times a record.
     """
 
     key: AssociationKey
@@ -89,26 +92,18 @@ class Resolved(NamedTuple):
     to_type: ObjectType
     input: AssociationInput | LabelledInput
     primary: bool = False
-    edge: frozenset[tuple[str, str]] = frozenset()  # made by ``of``: computing it per use was 10 % of CPU
+    edge: frozenset[tuple[str, str]] = frozenset()  # the two objects, without direction (associations are two-way)
+    primary_slot: tuple[str, str] | None = None  # for a primary type, the object whose one primary company it sets
 
     @classmethod
     def of(
         cls, key: AssociationKey, from_type: ObjectType, to_type: ObjectType, request: AssociationInput | LabelledInput,
         primary: bool = False,
     ) -> Resolved:
-        """A resolved record with its ``edge``: the two objects, without direction (associations are two-way)."""
-        edge = frozenset({(key.from_object_type, key.from_id), (key.to_object_type, key.to_id)})
-        return cls(key, from_type, to_type, request, primary, edge)
-
-    @property
-    def primary_slot(self) -> tuple[str, str] | None:
-        """For a primary type, the object whose one primary company it sets (the end that is not the company)."""
-        if not self.primary:
-            return None
-        key = self.key
-        if key.to_object_type == PRIMARY_TARGET:
-            return key.from_object_type, key.from_id
-        return key.to_object_type, key.to_id
+        """A resolved record with its ``edge`` and ``primary_slot``."""
+        from_end, to_end = (key.from_object_type, key.from_id), (key.to_object_type, key.to_id)
+        slot = (from_end if key.to_object_type == PRIMARY_TARGET else to_end) if primary else None
+        return cls(key, from_type, to_type, request, primary, frozenset((from_end, to_end)), slot)
 
 
 class Pending(NamedTuple):
@@ -182,16 +177,28 @@ class RecordResolver:
         self._types: PairTypesCache | PairLabelsCache = \
             PairTypesCache(client) if labelled is None else PairLabelsCache(labelled)
         self._refused_pairs: dict[tuple[ObjectType, ObjectType], HubSpotError] = {}
-        self._v3_types: dict[tuple[Any, ...], tuple[ResolvedType, bool]] = {}
         self._known_pairs: dict[tuple[str, str], PairTypes | PairLabels] = {}
+        # What a valid v3 record's type fields resolved to, by their values and Python types (``_type_fields``):
+        # a load repeats a few of them in millions of records, so only the ids are new in most records.
+        self._v3_resolved: dict[tuple[Any, ...], tuple[ObjectType, ObjectType, ResolvedType, bool]] = {}
 
     def resolve(self, record: object, action: Action = "create") -> Resolved:
         """The record in HubSpot terms, or :class:`InvalidAssociationError` saying why it cannot be one."""
+        known = self._known_v3(record)
+        if known is None:
+            return self._resolve(record, action)
+        assert isinstance(record, dict)
+        from_type, to_type, resolved_type, primary = known
+        from_id, to_id = record.get("from_id"), record.get("to_id")
+        if not (_plain_id(from_id) and _plain_id(to_id)):
+            from_id, to_id = _object_ids(record)
+        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, resolved_type.type_id)
+        return Resolved.of(key, from_type, to_type, AssociationInput(from_id, to_id, resolved_type.name), primary)
+
+    def _resolve(self, record: object, action: Action) -> Resolved:
         if not isinstance(record, dict):
             raise InvalidAssociationError("the record is not a JSON object")
-        missing = [name for name in REQUIRED_FIELDS if record.get(name) in (None, "")]
-        if missing:
-            raise InvalidAssociationError(f"missing {', '.join(missing)}: an association needs {REQUIRED_FIELDS}")
+        _check_required(record)
         from_type, to_type = _object_type(record, "from_object_type"), _object_type(record, "to_object_type")
         from_id, to_id = _object_id(record, "from_id"), _object_id(record, "to_id")
         types = self._pair_types(from_type, to_type)
@@ -200,33 +207,26 @@ class RecordResolver:
                 type_id, request = labelled_input(types, record, from_id, to_id, archive=action == "archive")
             except UnknownAssociationTypeError as exc:
                 raise InvalidAssociationError(str(exc)) from None
-        else:
-            resolved_type, primary = self._v3_type(types, record)
-            type_id, request = resolved_type.type_id, AssociationInput(from_id, to_id, resolved_type.name)
             key = AssociationKey(from_type.name, from_id, to_type.name, to_id, type_id)
-            return Resolved.of(key, from_type, to_type, request, primary)
-        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, type_id)
-        return Resolved.of(key, from_type, to_type, request, _is_primary(from_type, to_type, type_id))
+            return Resolved.of(key, from_type, to_type, request, _is_primary(from_type, to_type, type_id))
+        resolved_type = association_type(types, record)
+        primary = _is_primary(from_type, to_type, resolved_type.type_id)
+        self._remember_v3(record, (from_type, to_type, resolved_type, primary))
+        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, resolved_type.type_id)
+        return Resolved.of(key, from_type, to_type, AssociationInput(from_id, to_id, resolved_type.name), primary)
 
-    def _v3_type(self, types: PairTypes, record: dict[str, Any]) -> tuple[ResolvedType, bool]:
-        """``association_type`` and whether it is primary, remembered per pair and raw type fields.
-
-        A load names the same few types in millions of records; the raw values' types are part of the key, so
-        279 and "279" (both fine) or 279.0 (refused) are each resolved once, as ``association_type`` decides.
-        """
-        raw_id, raw_name = record.get("association_type_id"), record.get("association_type")
-        key = (types.from_type.name, types.to_type.name, type(raw_id), raw_id, type(raw_name), raw_name)
+    def _known_v3(self, record: object) -> tuple[ObjectType, ObjectType, ResolvedType, bool] | None:
+        if type(record) is not dict:
+            return None
         try:
-            return self._v3_types[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable value (a list, say): resolved, and refused, without the memo
-            key = ()
-        found = association_type(types, record)
-        resolved = (found, _is_primary(types.from_type, types.to_type, found.type_id))
-        if key:
-            self._v3_types[key] = resolved
-        return resolved
+            return self._v3_resolved.get(_type_fields(record))
+        except TypeError:  # an unhashable value (a list, say): resolved, and refused, the long way
+            return None
+
+    def _remember_v3(self, record: dict[str, Any], resolved: tuple[ObjectType, ObjectType, ResolvedType, bool]) -> None:
+        if len(self._v3_resolved) < _REMEMBERED_TYPE_FIELDS:
+            with contextlib.suppress(TypeError):  # unhashable values are not remembered
+                self._v3_resolved[_type_fields(record)] = resolved
 
     def _pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes | PairLabels:
         known = self._known_pairs.get((from_type.name, to_type.name))  # by name: cheaper to hash, once a record
@@ -301,10 +301,38 @@ def _is_primary(from_type: ObjectType, to_type: ObjectType, type_id: int) -> boo
     return any(t.primary and t.type_id == type_id for t in default_types(from_type, to_type))
 
 
+def _type_fields(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The fields that decide a record's object and association types, with their Python types.
+
+    The types are part of it because equal values may resolve differently: 279 and 279.0 are equal and hash
+    alike, yet only the first is a type id.
+    """
+    values = (record.get("from_object_type"), record.get("to_object_type"), record.get("association_type_id"),
+              record.get("association_type"))
+    return (*values, *map(type, values))
+
+
+def _plain_id(value: object) -> bool:
+    """An id as ``_object_id`` keeps it unchanged: digits, no leading zero, at most 20."""
+    return type(value) is str and value.isascii() and value.isdigit() and len(value) <= 20 and value[0] != "0"
+
+
+def _check_required(record: dict[str, Any]) -> None:
+    missing = [name for name in REQUIRED_FIELDS if record.get(name) in (None, "")]
+    if missing:
+        raise InvalidAssociationError(f"missing {', '.join(missing)}: an association needs {REQUIRED_FIELDS}")
+
+
+def _object_ids(record: dict[str, Any]) -> tuple[str, str]:
+    """Both ids, checked as ``_resolve`` checks them, for a record whose types are already known."""
+    _check_required(record)
+    return _object_id(record, "from_id"), _object_id(record, "to_id")
+
+
 def _object_id(record: dict[str, Any], name: str) -> str:
     """Ids are digits, as a string or an integer; normalised so 0042 and 42 are one key (and one object)."""
     value = record[name]
-    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 20 and value[0] != "0":
+    if _plain_id(value):
         return value  # already digits without a leading zero: the common case, as is
     if not is_object_id(value):
         raise InvalidAssociationError(f"{name} {quoted(value)} is not a HubSpot object id: ids are positive integers")
@@ -351,19 +379,19 @@ class _Buffer:
 
     def put(self, pending: Pending) -> bool:
         """Keep ``pending``; True when it replaced an earlier record for the same key (a duplicate)."""
-        key = pending.resolved.key
-        replaced = key in self.entries
-        group = _group(pending)
-        if replaced and _group(self.entries[key]) != group:
-            self.unsent[_group(self.entries[key])].pop(key, None)
+        resolved = pending.resolved
+        key = resolved.key
+        earlier = self.entries.get(key)
+        group = (key.from_object_type, key.to_object_type, pending.action)  # _group(pending), inline: per record
+        if earlier is not None and _group(earlier) != group:
+            self.unsent[_group(earlier)].pop(key, None)
         self.unsent.setdefault(group, {})[key] = None
         self.entries[key] = pending
-        self.edges.setdefault(pending.resolved.edge, {})[key] = pending.action
-        slot = pending.resolved.primary_slot
-        if slot is not None:
-            self.primaries[slot] = key
+        self.edges.setdefault(resolved.edge, {})[key] = pending.action
+        if resolved.primary_slot is not None:
+            self.primaries[resolved.primary_slot] = key
         self.records += 1
-        return replaced
+        return earlier is not None
 
     def take_full(self, pending: Pending, size: int) -> list[Pending]:
         """The first ``size`` unsent entries of ``pending``'s pair and action, marked sent; none if fewer."""

@@ -166,6 +166,42 @@ def test_a_record_that_cannot_be_an_association_is_dead_lettered_at_once(
     assert (writer.stats.read, writer.stats.rejected, writer.buffered) == (1, 1, 0)
 
 
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (_record("1/../../oauth", 2, association_type_id=279), "from_id '1/../../oauth' is not a HubSpot object id"),
+        (_record(1, True, association_type_id=279), "to_id True is not a HubSpot object id"),
+        (_record(1, None, association_type_id=279), "missing to_id"),
+        (_record(1, 2, association_type_id=279.0), "association_type_id 279.0 is not an integer type id such as 279"),
+        (_record(1, 2, association_type_id=True), "association_type_id True is not an integer type id such as 279"),
+    ],
+)
+def test_a_record_is_checked_in_full_even_after_records_of_its_types_were_resolved(
+    make_writer: WriterFactory, tmp_path: Path, record: Any, reason: str,
+) -> None:
+    """A load names a few types in millions of records: the writer resolves them once, and only once per spelling.
+
+    279.0 and True are equal to 279 and 1 in Python, yet HubSpot takes neither as a type id.
+    """
+    writer = make_writer(FakeClient())
+    writer.add(_record("5", "6", association_type_id=279), "s", "create")  # its types are now known
+    writer.add(record, "s", "create")
+    [line] = (tmp_path / "dead.jsonl").read_text().splitlines()
+    assert json.loads(line)["reason"].startswith(reason)
+    assert (writer.stats.read, writer.stats.rejected) == (2, 1)
+
+
+def test_records_of_known_types_with_integer_ids_are_normalised_alike(make_writer: WriterFactory) -> None:
+    writer = make_writer(FakeClient())
+    writer.add(_record("5", "6"), "s", "create")  # its types are now known
+    writer.add(_record(42, 7), "s", "create")
+    writer.add(_record("0042", "007"), "s", "create")
+    writer.flush()
+    assert writer.stats.duplicates == 1
+    assert writer.client.sent == [("create", [AssociationInput("5", "6", "contact_to_company_unlabeled"),
+                                              AssociationInput("42", "7", "contact_to_company_unlabeled")])]
+
+
 # -- planning and settling -------------------------------------------------------------------------------------
 
 
