@@ -48,6 +48,9 @@ class AssociationSink(BatchSink):
         # a fifth of the target's CPU per record (benchmarks/), and dead letters now show them as they came.
         self.schema = {"type": "object", "additionalProperties": True,
                        "properties": {DELETED_AT: self.schema["properties"][DELETED_AT]}}
+        # Asked for every record, and fixed for the run: settings are read once.
+        self._action = self.settings.action_for(stream_name)
+        self._buffer_limit = self.settings.buffer_limit
 
     @property
     @override
@@ -69,7 +72,7 @@ class AssociationSink(BatchSink):
     @override
     def max_size(self) -> int:
         """Enough records for every worker to carry a full batch, so the batches go out concurrently."""
-        return self.settings.buffer_limit
+        return self._buffer_limit
 
     @override
     def get_validator(self) -> None:
@@ -83,10 +86,9 @@ class AssociationSink(BatchSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Give the record to the writer; when the shared buffer is full, drain everything (and emit STATE)."""
-        deleted = record.get(DELETED_AT) is not None
-        action: Action = "archive" if deleted else self.settings.action_for(self.stream_name)
+        action: Action = self._action if record.get(DELETED_AT) is None else "archive"
         self.writer.add(record, self.stream_name, action)  # shown in a dead letter through ``as_received``
-        if self.writer.buffered >= self.max_size:
+        if self.writer.buffered >= self._buffer_limit:
             # drain_all, not the SDK's drain of this one sink: the writer holds every stream's records, and the
             # target's drain hands the latest STATE to a writer checkpoint, emitted once they are written.
             self._drain_target()

@@ -80,7 +80,7 @@ class TargetHubAssoc(Target):
         self.latest_state: Any = None  # the last STATE message's value; emitted once what came before is written
         self._emitted_state: Any = None
         self._drained_at = time.monotonic()
-        self._direct: dict[str, tuple[object, Sink | None]] = {}  # stream -> (its stream maps, sink if direct)
+        self._direct: dict[str, tuple[object, Sink | None, frozenset[str]]] = {}  # stream -> (maps, sink, keys)
         self.stopper: GracefulStop | None = None
         if isinstance(self.message_reader, NumberedSingerReader):
             self.message_reader.on_failure = self.stop_at_failure
@@ -103,9 +103,9 @@ class TargetHubAssoc(Target):
         it changes nothing this target reads; then only its bookkeeping is kept. Everything else, and anything
         odd (a stream without SCHEMA, a record missing a key property), goes the SDK's way, with its errors.
         """
-        sink = self._direct_sink(message.get("stream"))
+        sink, keys = self._direct_sink(message.get("stream"))
         record = message.get("record")
-        if sink is None or type(record) is not dict or not all(key in record for key in sink.key_properties):
+        if sink is None or type(record) is not dict or not record.keys() >= keys:
             sdk_path(message)
             return
         sink.tally_record_read()
@@ -114,22 +114,26 @@ class TargetHubAssoc(Target):
         if time.monotonic() - self._drained_at > self.max_record_age_s:
             self.drain_all()
 
-    def _direct_sink(self, stream: object) -> Sink | None:
-        """The stream's sink when its records may skip the SDK's record path; re-checked when its maps change."""
+    def _direct_sink(self, stream: object) -> tuple[Sink | None, frozenset[str]]:
+        """The stream's sink, with its key properties, when its records may skip the SDK's record path.
+
+        Re-checked whenever the stream's maps change (a new SCHEMA message makes new ones).
+        """
         if not isinstance(stream, str):
-            return None
+            return None, frozenset()
         maps = self.mapper.stream_maps.get(stream)
         known = self._direct.get(stream)
         if known is not None and known[0] is maps:
-            return known[1]
+            return known[1], known[2]
         direct = (
             maps is not None and len(maps) == 1 and type(maps[0]) is SameRecordTransform
             and maps[0].stream_alias == stream and not maps[0].flattening_enabled
             and not self.settings.add_record_metadata and self.sink_exists(stream)
         )
         sink = self.get_sink(stream) if direct else None
-        self._direct[stream] = (maps, sink)
-        return sink
+        keys = frozenset(sink.key_properties or ()) if sink is not None else frozenset()
+        self._direct[stream] = (maps, sink, keys)
+        return sink, keys
 
     @override
     def drain_all(self, *, is_endofpipe: bool = False) -> None:
