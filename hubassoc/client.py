@@ -154,9 +154,8 @@ class AssociationInput(NamedTuple):
     type_name: str
 
 
-@dataclass(frozen=True)
-class Edge:
-    """One association read back: ``type_name`` is HubSpot's v3 name for it."""
+class Edge(NamedTuple):
+    """One association read back: ``type_name`` is HubSpot's v3 name for it (a named tuple: one per record)."""
 
     from_id: str
     to_id: str

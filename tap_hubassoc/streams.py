@@ -28,7 +28,7 @@ from hubassoc.labels import PairLabels, PairLabelsCache, default_names, edge_rec
 from hubassoc.objects import ObjectType, parse_object_type
 from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA, ASSOCIATION_TYPE_KEY, ASSOCIATION_TYPE_SCHEMA
-from hubassoc.types import PairTypes, PairTypesCache
+from hubassoc.types import PairTypes, PairTypesCache, ResolvedType
 from tap_hubassoc.batches import (
     Batch,
     StartAt,
@@ -329,7 +329,7 @@ class AssociationsStream(HubAssocStream):
             labelled = api.batch_read(pair.from_type.name, pair.to_type.name, task.batch.ids)
             return task, [edge_record(pair.from_type, pair.to_type, edge, names) for edge in labelled]
         edges = self.hub_tap.client.batch_read(pair.from_type.name, pair.to_type.name, task.batch.ids)
-        return task, [_record(pair, task.types, edge) for edge in edges]
+        return task, _records(pair, task.types, edges)
 
     def _read_early(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
         """A later partition's read: it takes only budget the requests of the one being read leave.
@@ -429,13 +429,19 @@ def _record_count(result: ReadResult) -> int:
     return len(result[1])
 
 
-def _record(pair: Pair, types: PairTypes, edge: Edge) -> Record:
-    kind = types.by_name(edge.type_name)
+def _records(pair: Pair, types: PairTypes, edges: list[Edge]) -> list[Record]:
+    """The edges of one batch read as records; each type named in it is resolved once, not once per record."""
+    from_type, to_type = pair.from_type.name, pair.to_type.name
+    type_fields = {name: _type_fields(types.by_name(name)) for name in {edge.type_name for edge in edges}}
+    return [
+        {"from_object_type": from_type, "from_id": edge.from_id, "to_object_type": to_type, "to_id": edge.to_id,
+         **type_fields[edge.type_name]}
+        for edge in edges
+    ]
+
+
+def _type_fields(kind: ResolvedType) -> dict[str, Any]:
     return {
-        "from_object_type": pair.from_type.name,
-        "from_id": edge.from_id,
-        "to_object_type": pair.to_type.name,
-        "to_id": edge.to_id,
         "association_type_id": kind.type_id,
         "association_type": kind.name,
         "association_category": kind.category,
