@@ -1,4 +1,4 @@
-"""The tap's Singer output: RECORD lines encoded by the standard library's C encoder and written in blocks.
+"""The tap's Singer output: RECORD lines encoded by msgspec or the standard library's C encoder, written in blocks.
 
 The SDK's writer encodes every message with simplejson and writes and flushes each one: at least a system
 call per record (one per write when PYTHONUNBUFFERED is set, as in many containers), together about a third
@@ -16,6 +16,7 @@ import json
 import sys
 from typing import Any
 
+import msgspec
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
@@ -24,13 +25,49 @@ from typing_extensions import override
 def _timestamp(value: Any) -> str:
     """``time_extracted``, as the SDK writes it; anything else is not for the fast path."""
     if isinstance(value, datetime.datetime):
-        return value.isoformat(sep="T")
+        return _isoformat(value)
     msg = f"{type(value).__name__} is left to the SDK's encoder"
     raise TypeError(msg)
 
 
+_second: list[Any] = [None, ""]  # the last whole UTC second formatted: (its fields, its text)
+
+
+def _isoformat(value: datetime.datetime) -> str:
+    """``value.isoformat(sep="T")``, in 1 us instead of 2.4 for UTC times: each record has its own.
+
+    The SDK stamps every record with the current time; the text of its whole second is kept and reused.
+    """
+    if value.tzinfo is not datetime.timezone.utc:
+        return value.isoformat(sep="T")
+    fields = (value.year, value.month, value.day, value.hour, value.minute, value.second)
+    if fields != _second[0]:
+        _second[0], _second[1] = fields, value.replace(microsecond=0, tzinfo=None).isoformat(sep="T")
+    micro = value.microsecond
+    return f"{_second[1]}.{micro:06d}+00:00" if micro else _second[1] + "+00:00"
+
+
 _encode_record = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_timestamp).encode
+# msgspec (the SDK's msgspec extra) encodes a record in a third of the standard library's time. It writes
+# floats, Decimals, datetimes and non-ASCII text its own way, so it takes only records of strings, integers,
+# booleans and nulls (the tap's own), and its line only when that is ASCII: then it is the same line.
+_encode_plain = msgspec.json.Encoder().encode
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 BLOCK_CHARS = 64 * 1024
+
+
+def _plain_line(message: RecordMessage) -> str | None:
+    """The message as the standard library's encoder would write it, by msgspec; None if that is not sure."""
+    if not _PLAIN_TYPES.issuperset(map(type, message.record.values())):
+        return None
+    fields = message.to_dict()
+    try:
+        if fields.get("time_extracted") is not None:
+            fields["time_extracted"] = _timestamp(fields["time_extracted"])
+        line = _encode_plain(fields).decode()
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return line if line.isascii() else None
 
 
 class RecordBufferingWriter(SingerWriter):
@@ -44,6 +81,9 @@ class RecordBufferingWriter(SingerWriter):
     @override
     def serialize_message(self, message: Message) -> str:
         if isinstance(message, RecordMessage):
+            line = _plain_line(message)
+            if line is not None:
+                return line
             try:
                 return _encode_record(message.to_dict())
             except (TypeError, ValueError):

@@ -54,6 +54,30 @@ def test_a_value_the_sdk_writes_its_own_way_is_written_the_sdks_way() -> None:
     assert '"amount":1.50' in SingerWriter().format_message(message)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [True, 2**70, "Zoë", "\u2028 \x00 \x1f \x7f \" \\ /", 1.5, float("nan"), [1, "x"], {"nested": None},
+     datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=5, minutes=30)))],
+    ids=["bool", "big-int", "non-ascii", "escapes", "float", "nan", "list", "object", "datetime"],
+)
+def test_any_value_a_stream_map_may_add_is_written_as_the_sdk_writes_it(value: object) -> None:
+    """Records go through msgspec only when its line is sure to be the SDK's; any other value takes a slower path."""
+    message = _record(1, extra=value)
+    assert _written([message, StateMessage(value={})]).splitlines()[0] == SingerWriter().format_message(message)
+
+
+def test_time_extracted_is_written_as_the_sdk_writes_it_across_seconds_and_zones() -> None:
+    """The text of a whole second is reused for the records stamped within it (see output._isoformat)."""
+    utc, india = datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    stamps = [EXTRACTED, EXTRACTED.replace(microsecond=1), EXTRACTED.replace(microsecond=0),
+              EXTRACTED + datetime.timedelta(seconds=1), EXTRACTED.replace(tzinfo=india),
+              datetime.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=utc), EXTRACTED]
+    messages: list[Message] = [
+        RecordMessage(stream="associations", record={"n": n}, time_extracted=stamp) for n, stamp in enumerate(stamps)]
+    expected = "".join(SingerWriter().format_message(m) + "\n" for m in messages)
+    assert _written([*messages, StateMessage(value={})]) == expected + '{"type":"STATE","value":{}}\n'
+
+
 def test_records_emitted_before_a_failure_are_written_though_no_state_follows_them() -> None:
     """A batch's records are emitted pair by pair; when its second pair's read fails, the first pair's records
     (no STATE after them yet) still reach stdout before the run fails."""
