@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
+
 JSON_TYPE = "application/json;charset=utf-8"
 
 
@@ -53,7 +55,7 @@ class Response:
             return b""
         if isinstance(self.body, bytes):
             return self.body
-        return json.dumps(self.body, separators=(",", ":")).encode()
+        return _encode_json(self.body)
 
 
 def dropped() -> Response:
@@ -93,8 +95,18 @@ def timestamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Bodies by msgspec: a 2,000-input batch is read, and its 4,000 results written, in a fraction of the standard
+# library's time. The sandbox stands in for HubSpot; its own time must not be what a benchmark of the plugins
+# measures. A body msgspec refuses is read again by the standard library, for the message HubSpot would give.
+_encode_json = msgspec.json.Encoder().encode
+
+
 def json_body(request: Request) -> Any:
     """The request body as JSON, or HubSpot's 400 naming line and column of the first problem."""
+    try:
+        return msgspec.json.decode(request.body)
+    except (msgspec.DecodeError, RecursionError):
+        pass
     try:
         return json.loads(request.body.decode("utf-8"))
     except UnicodeDecodeError as exc:

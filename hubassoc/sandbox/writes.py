@@ -30,20 +30,27 @@ def batch_create(call: Call) -> Response:
     started = timestamp()
     kind_named = _kinds_by_name(call)
     inverse_of = functools.cache(lambda type_id: call.store.type_by_id(call.to_type, call.from_type, type_id))
+    both_ways = call.config.create_status != 201
     results: dict[tuple[str, str, str], dict[str, Any]] = {}  # each result once, in first-seen order
     errors: list[dict[str, Any]] = []
     inputs = _inputs(call)
+    a, b = call.from_type, call.to_type
     with call.store.batch():
+        existing = call.store.live_object_ids(a), call.store.live_object_ids(b)
         for item in inputs:
-            problem = _problem(call, item, kind_named)
-            if problem is not None:
-                errors.append(problem)
-                continue
+            ids = object_id(item.from_id), object_id(item.to_id)
             kind = kind_named(item.type_name)
-            assert kind is not None
-            call.store.associate(call.from_type, int(item.from_id), call.to_type, int(item.to_id), kind.type_id)
-            for result in _created(call, item, kind, inverse_of):
-                results.setdefault((result["from"]["id"], result["to"]["id"], result["type"]), result)
+            if ids[0] not in existing[0] or ids[1] not in existing[1] or kind is None:
+                errors.append(_problem(call, item, kind_named))
+                continue
+            call.store.associate_as(a, ids[0], b, ids[1], kind)
+            results.setdefault((item.from_id, item.to_id, kind.name),
+                               {"from": {"id": item.from_id}, "to": {"id": item.to_id}, "type": kind.name})
+            if both_ways:
+                inverse = inverse_of(kind.inverse_id)
+                assert inverse is not None
+                results.setdefault((item.to_id, item.from_id, inverse.name),
+                                   {"from": {"id": item.to_id}, "to": {"id": item.from_id}, "type": inverse.name})
     return batch_response(list(results.values()), errors, started, ok_status=call.config.create_status)
 
 
@@ -70,24 +77,21 @@ def _inputs(call: Call) -> list[_Input]:
 
 
 def _parse(item: Any, index: int) -> _Input:
-    ends = [item.get(side) if isinstance(item, dict) else None for side in ("from", "to")]
-    if not all(isinstance(end, dict) and "id" in end for end in ends):
+    start, end = (item.get("from"), item.get("to")) if isinstance(item, dict) else (None, None)
+    if not (isinstance(start, dict) and "id" in start and isinstance(end, dict) and "id" in end):
         raise validation_error(f"Invalid input at inputs[{index}]: expected {{from: {{id}}, to: {{id}}, type}}.")
     type_name = item.get("type")
-    return _Input(str(ends[0]["id"]), str(ends[1]["id"]), None if type_name is None else str(type_name))
+    return _Input(str(start["id"]), str(end["id"]), None if type_name is None else str(type_name))
 
 
-def _problem(
-    call: Call, item: _Input, kind_named: Callable[[str | None], AssociationType | None],
-) -> dict[str, Any] | None:
-    """The error for an input HubSpot would refuse, or None."""
+def _problem(call: Call, item: _Input, kind_named: Callable[[str | None], AssociationType | None]) -> dict[str, Any]:
+    """The error for an input HubSpot refuses: a missing object (either end, from first), else its type."""
     for object_type, raw in ((call.from_type, item.from_id), (call.to_type, item.to_id)):
         found = object_id(raw)
         if found is None or not call.store.has_object(object_type, found):
             return _invalid_object(call, item, object_type, raw)
-    if kind_named(item.type_name) is None:
-        return _invalid_type(call, item)
-    return None
+    assert kind_named(item.type_name) is None
+    return _invalid_type(call, item)
 
 
 def _invalid_object(call: Call, item: _Input, object_type: ObjectType, raw: str) -> dict[str, Any]:
@@ -116,14 +120,3 @@ def _context(call: Call, item: _Input, offending: list[str]) -> dict[str, list[A
     if call.config.error_context == "ids":
         return {"ids": offending}
     return {"fromObjectId": [item.from_id], "toObjectId": [item.to_id]}
-
-
-def _created(
-    call: Call, item: _Input, kind: AssociationType, inverse_of: Callable[[int], AssociationType | None],
-) -> list[dict[str, Any]]:
-    forward = {"from": {"id": item.from_id}, "to": {"id": item.to_id}, "type": kind.name}
-    if call.config.create_status == 201:
-        return [forward]
-    inverse = inverse_of(kind.inverse_id)
-    assert inverse is not None
-    return [forward, {"from": {"id": item.to_id}, "to": {"id": item.from_id}, "type": inverse.name}]
