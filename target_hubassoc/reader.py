@@ -11,7 +11,7 @@ import decimal
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import msgspec
@@ -60,11 +60,8 @@ class NumberedSingerReader(SingerReader):
         lines = getattr(source, "buffer", source)  # bytes, decoded line by line: a bad byte names its own line
         if self.on_state is not None:
             callbacks = {**callbacks, SingerMessageType.STATE: self.on_state}
-        on_record, sdk_record = self.on_record, callbacks.get(SingerMessageType.RECORD)
-        if on_record is not None and sdk_record is not None:
-            callbacks = {**callbacks, SingerMessageType.RECORD: lambda message: on_record(message, sdk_record)}
         try:
-            return super().process_lines(self._numbered(lines), callbacks)  # type: ignore[arg-type]
+            return self._process(lines, callbacks)
         except Exception as exc:
             where = f"input line {self.line_number}"
             if self.on_failure is None:
@@ -84,14 +81,32 @@ class NumberedSingerReader(SingerReader):
             return message  # nearly every line: nothing more to check
         return _singer_message(message, line)
 
-    def _numbered(self, lines: Iterable[str | bytes]) -> Iterator[str | bytes]:
-        for raw in lines:
+    def _process(self, lines: Iterable[str | bytes], callbacks: dict[str, Callable[[dict], None]]) -> Counter[str]:
+        """The SDK's loop over lines, by line number, with RECORD messages to ``on_record`` when it is set.
+
+        Its own checks (a dict, a known type, a RECORD with an object) are ``deserialize_json``'s; the loop is
+        the SDK's otherwise, without a generator and a lambda between a line and its record's sink.
+        """
+        stats: Counter[str] = Counter()
+        on_record, sdk_record = self.on_record, callbacks.get(SingerMessageType.RECORD)
+        for line in lines:
             self.line_number += 1
             self.busy = True
-            yield raw
+            message = self.deserialize_json(line)
+            kind = message["type"]
+            if kind == "RECORD" and on_record is not None and sdk_record is not None:
+                on_record(message, sdk_record)
+            else:
+                callback = callbacks.get(kind)
+                if callback is None:
+                    msg = f"Unknown message type '{kind}' in message."
+                    raise ValueError(msg)
+                callback(message)
+            stats[kind] += 1
             self.busy = False
             if self.after_line is not None:
                 self.after_line()
+        return stats
 
 
 def _decoded_json(line: str | bytes) -> Any:
