@@ -302,3 +302,36 @@ def test_token_never_appears_in_logs_or_errors(sandbox: Callable[..., Any], capl
     out = capsys.readouterr()
     texts += [caplog.text, out.out, out.err, str(box.counters())]
     assert all(TOKEN not in text for text in texts)
+
+
+# -- the environment -------------------------------------------------------------------------------------------
+
+
+def test_a_proxy_in_the_environment_carries_the_requests(
+    crm: Any, sandbox: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The client reads proxies from the environment once, not per request; it must still use them.
+
+    A second sandbox plays the proxy: given the absolute URL a client sends a proxy, it answers it itself.
+    """
+    proxy = sandbox(tokens=[TOKEN])
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    with make_client(crm.url) as client:
+        client.association_types("deals", "contacts")
+    assert proxy.counters()["requests_total"] == 1
+    assert crm.counters()["requests_total"] == 0
+
+
+def test_a_netrc_entry_for_the_host_does_not_replace_the_bearer_token(
+    crm: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """requests, trusting the environment, sends a ~/.netrc login as basic auth in place of the token."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with make_client(crm.url) as client:
+        client.association_types("deals", "contacts")  # a 401 would raise AuthenticationError
+    assert crm.counters()["requests_total"] == 1
