@@ -205,6 +205,11 @@ class InFlightSlots:
             self._others -= not chain
             self._changed.notify_all()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is under way (at most ``timeout`` seconds); True if none is."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout=timeout)
+
 
 class HubSpotClient:
     """Shared by all streams or sinks of one plugin run: one pacer, one token, one thread pool."""
@@ -224,6 +229,14 @@ class HubSpotClient:
         # max_workers bounds the requests in flight, whichever thread sends them (the pool's, or a listing one)
         self._in_flight = InFlightSlots(settings.max_workers, self.pacer)
         self._day_spent: DailyLimitError | None = None  # HubSpot's daily limit, once a reply said it is spent
+
+    def settle(self) -> None:
+        """Wait for the requests under way to be answered, so that ``stats`` counts every request sent.
+
+        A run that stops says what it spent: other threads' requests sent before the failure are still on the
+        wire, and each takes at most the request timeout. None is sent after a daily limit (``_attempt``).
+        """
+        self._in_flight.wait_idle(timeout=_CONNECT_TIMEOUT + self.settings.timeout)
 
     def close(self) -> None:
         """Stop the worker threads; requests under way finish first."""
@@ -372,8 +385,7 @@ class HubSpotClient:
         retries included, waits for both.
         """
         if self._day_spent is not None:  # every request until the reset would be one more 429: send none
-            raise DailyLimitError(self._day_spent.message, status=self._day_spent.status,
-                                  category=self._day_spent.category, route=f"{method} {path}")
+            raise self._spent_for(f"{method} {path}")
         retry = _RetryClock(self.settings)
         route = f"{method} {path}"
         refreshed = False
@@ -392,6 +404,11 @@ class HubSpotClient:
             retry.wait_or_raise(outcome, route, self.pacer)
             self.stats.retried_for(outcome.reason or str(outcome.error.status))
 
+    def _spent_for(self, route: str) -> DailyLimitError:
+        assert self._day_spent is not None
+        spent = self._day_spent
+        return DailyLimitError(spent.message, status=spent.status, category=spent.category, route=route)
+
     def _attempt(
         self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, *, retried: bool,
         may_refresh: bool, also_paced_by: Pacer | None = None,
@@ -408,6 +425,8 @@ class HubSpotClient:
         ticket = self.pacer.acquire(chain=chain, rank=rank or 0, deferred=getattr(self._local, "deferred", False))
         self._in_flight.acquire(chain=chain)  # after the pacer: a request waiting for budget holds no slot
         try:
+            if self._day_spent is not None:  # spent while this request waited: it would be one more 429
+                return _Failure(self._spent_for(f"{method} {path}"), final=True)
             token = self.tokens.bearer()
             outcome = self._send(method, path, params, json_body, token, retried=retried)
             if isinstance(outcome, _Failure) and outcome.error.status == 401:
@@ -429,7 +448,7 @@ class HubSpotClient:
                 method, self.base_url + path, params=params,
                 data=None if json_body is None else _encode_json(json_body),
                 headers={"Authorization": "Bearer " + token.value, "Content-Type": "application/json"},
-                timeout=(10.0, self.settings.timeout),
+                timeout=(_CONNECT_TIMEOUT, self.settings.timeout),
             )
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             # ChunkedEncodingError: the connection broke part-way through the reply (not a ConnectionError).
@@ -479,7 +498,7 @@ class HubSpotClient:
         """POST the OAuth refresh; the error text never repeats the form, which holds the secrets."""
         try:
             response = self._session().post(f"{self.base_url}/oauth/v1/token", data=form,
-                                            timeout=(10.0, self.settings.timeout))
+                                            timeout=(_CONNECT_TIMEOUT, self.settings.timeout))
         except requests.RequestException as exc:
             msg = f"could not reach the OAuth token endpoint: {type(exc).__name__}"
             raise AuthenticationError(msg, category="OAUTH_REFRESH_FAILED") from None
@@ -577,6 +596,7 @@ def _proxies_and_verify(url: str) -> tuple[dict[str, str], bool | str]:
 
 
 _MALFORMED = object()
+_CONNECT_TIMEOUT = 10.0
 # Request and reply bodies by msgspec (the SDK's msgspec extra): a batch of 2,000 inputs is encoded, and a
 # reply of 1,000 objects' associations decoded, in a fraction of the standard library's time (benchmarks/).
 _encode_json = msgspec.json.Encoder().encode

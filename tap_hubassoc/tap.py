@@ -127,6 +127,7 @@ class TapHubAssoc(Tap):
         except HubSpotError as exc:
             self.logger.error("tap-hubassoc stopped: %s", exc)
             if self._client is not None:
+                self._client.settle()  # other threads' requests still on the wire count too
                 self.logger.info(self._client.stats.summary_line())
             mark_reported(exc)
             raise
