@@ -307,3 +307,27 @@ def test_records_held_longer_than_the_max_record_age_are_sent_without_waiting_fo
     assert write_calls(box) == {CREATE_ROUTE: 3}  # one per record, though a batch holds 2,000
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{"position": 1}, {"position": 2}]
     assert_only(box, {(101, 201, UNLABELED), (102, 202, UNLABELED), (103, 203, UNLABELED)})
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        # the target reads JSON numbers with a fraction as Decimal, as the SDK does
+        ({"association_type_id": 279.0}, "association_type_id Decimal('279.0') is not an integer type id"),
+        ({"association_type_id": 279, "from_id": "10x"}, "from_id '10x' is not a HubSpot object id"),
+    ],
+)
+def test_a_bad_record_after_good_ones_of_the_same_types_is_dead_lettered_and_they_are_written(
+    crm: CrmFactory, dead_letters: Path, fields: dict[str, Any], reason: str,
+) -> None:
+    """The writer resolves a spelling of the types once; 279.0 equals 279 in Python, yet HubSpot takes no float."""
+    box = crm()
+    bad = record(**{**contact_company(103, 203)["record"], **fields})
+    run_in_process(config(box, dead_letters, max_rejected_records=1), [
+        schema(), contact_company(101, 201, association_type_id=279), bad,
+        contact_company(102, 202, association_type_id=279),
+    ])
+    assert_only(box, {(101, 201, UNLABELED), (102, 202, UNLABELED)})
+    [letter] = read_dead_letters(dead_letters)
+    assert letter["reason"].startswith(reason)
+    assert letter["record"] == bad["record"]
