@@ -12,6 +12,7 @@ own encoding.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import sys
 from typing import Any
@@ -30,21 +31,21 @@ def _timestamp(value: Any) -> str:
     raise TypeError(msg)
 
 
-_second: list[Any] = [None, ""]  # the last whole UTC second formatted: (its fields, its text)
-
-
 def _isoformat(value: datetime.datetime) -> str:
-    """``value.isoformat(sep="T")``, in 1 us instead of 2.4 for UTC times: each record has its own.
+    """``value.isoformat(sep="T")`` in about half its time for UTC times: each record has its own.
 
     The SDK stamps every record with the current time; the text of its whole second is kept and reused.
     """
     if value.tzinfo is not datetime.timezone.utc:
         return value.isoformat(sep="T")
-    fields = (value.year, value.month, value.day, value.hour, value.minute, value.second)
-    if fields != _second[0]:
-        _second[0], _second[1] = fields, value.replace(microsecond=0, tzinfo=None).isoformat(sep="T")
+    second = _whole_second(value.year, value.month, value.day, value.hour, value.minute, value.second)
     micro = value.microsecond
-    return f"{_second[1]}.{micro:06d}+00:00" if micro else _second[1] + "+00:00"
+    return f"{second}.{micro:06d}+00:00" if micro else second + "+00:00"
+
+
+@functools.lru_cache(maxsize=1)
+def _whole_second(year: int, month: int, day: int, hour: int, minute: int, second: int) -> str:
+    return datetime.datetime(year, month, day, hour, minute, second).isoformat(sep="T")
 
 
 _encode_record = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_timestamp).encode
