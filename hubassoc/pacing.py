@@ -22,6 +22,12 @@ contacts first and 88.5 s with companies first when listings shared the budget e
 free slots per chain (windows 93-95 requests full while a listing ran); ranked, with one free slot, at 79.0 s
 and 87.2 s, windows 97-99 full, and the runs took 88.8 and 88.4 s instead of 91.4 and 89.3 s.
 
+A chain's share is its round trips *from now on*: another request may go when, at every moment of the coming
+window, what is still in the window, that request and the chains' sends until then fit in the budget. A share
+fixed per window (budget less one window of round trips) left empty every slot a listing did not use -- its
+pages come a little slower than one per round trip -- and windows held 92 to 99 requests. Projected, they hold
+96 to 99 (97 to 99 once the companies listing ended, one slot kept per open chain).
+
 A *deferred* request (the tap's read-ahead of a later partition: early work, not needed yet) goes only while no
 other request waits. On equal terms, at 16 workers, reads ahead took the budget the current partition's pages
 needed; those pages ended 8 s later and the run with them (timeline: 91.1 s, deferred 88.9 s).
@@ -161,7 +167,7 @@ class Pacer:
             if not before:
                 return self._wait_needed()
             keep = min(before * CHAIN_RESERVE, self.budget // 2)
-            return max(self._wait_needed(keep), self._wait_for_share(before, level))
+            return max(self._wait_needed(keep), self._wait_for_share(before))
 
     def done(self, ticket: Ticket) -> None:
         """Mark a request answered (or failed): its slot frees one window later."""
@@ -217,19 +223,28 @@ class Pacer:
         if shortfall > 0:
             self.hold(window / budget * shortfall)
 
-    def _wait_for_share(self, before: int, level: float) -> float:
-        """Seconds until a request at ``level`` fits in what the ``before`` chains ranked before it leave."""
+    def _wait_for_share(self, before: int) -> float:
+        """Seconds until a request leaves the ``before`` chains ranked before it room to keep pace.
+
+        Each of those chains sends one request per round trip from now on (together at most
+        ``CHAINS_SHARE_AT_MOST`` of the budget). The request may go when, at every moment of the coming window,
+        what is still in the window, the request itself and the chains' sends until then fit in the budget.
+        Slots a chain leaves unused (a slower round trip, time between its pages) are then taken by others as
+        it leaves them, where a fixed share per window left them empty for good.
+        """
         if self._chain_rtt is None:
             return 0.0
         per_chain = self.window / max(self._chain_rtt, 1e-3)
-        allowed = max(1, int(self.budget - min(before * per_chain, CHAINS_SHARE_AT_MOST * self.budget)))
-        others = [ticket for ticket in self._tickets if ticket.level >= level]  # the window's, oldest first
-        if len(others) < allowed:
-            return 0.0
-        leaving = others[len(others) - allowed]
-        if leaving.finished_at is None:
-            return self.window / 4  # woken by done() before then
-        return leaving.finished_at + self.window - self._clock()
+        rate = min(before * per_chain, CHAINS_SHARE_AT_MOST * self.budget) / self.window  # chain sends a second
+        now = self._clock()
+        held = len(self._tickets)
+        leaving = sorted(t.finished_at + self.window for t in self._tickets if t.finished_at is not None)
+        for gone, at in enumerate(leaving):  # just before ``at``, ``gone`` tickets have left the window
+            if at > now and held - gone + 1 + rate * (at - now) > self.budget:
+                return at - now  # looked at again when that ticket leaves, or when a reply comes
+        if held - len(leaving) + 1 + rate * self.window > self.budget:
+            return self.window / 4  # requests in flight hold the room: woken by done() before then
+        return 0.0
 
     def _wait_needed(self, keep: int = 0) -> float:
         """Seconds until a slot is free beyond the ``keep`` kept for chains (at most 0: free now)."""

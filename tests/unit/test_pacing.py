@@ -122,15 +122,23 @@ def test_budget_and_window_must_be_positive() -> None:
 # -- chains (listing pages) go first ------------------------------------------------------------------------
 
 
-def _measured_chain(pacer: Pacer, clock: FakeClock, rtt: float, rank: int = 0) -> None:
-    """One chain request answered after ``rtt``: the pacer's estimate of a chain's round trip."""
+def _answered_after(pacer: Pacer, clock: FakeClock, rtt: float, rank: int = 0) -> None:
+    """One chain request answered after ``rtt``: the pacer's estimate of a chain's round trip moves toward it."""
     ticket = pacer.acquire(chain=True, rank=rank)
     clock.now += rtt
     pacer.done(ticket)
 
 
+def _measured_chain(pacer: Pacer, clock: FakeClock, rtt: float, rank: int = 0) -> None:
+    """The pacer knows a chain's round trip from a request a window ago: the window starts empty."""
+    _answered_after(pacer, clock, rtt, rank)
+    clock.now += pacer.window  # its slot is free again: the window starts empty
+
+
 def _reads(pacer: Pacer, count: int) -> None:
+    """``count`` reads, each free to go at once (the clock stands still: a read that had to wait never would)."""
     for _ in range(count):
+        assert pacer.seconds_to_wait() <= 0
         pacer.done(pacer.acquire())
 
 
@@ -144,6 +152,39 @@ def test_while_a_chain_is_open_other_requests_share_what_its_round_trips_leave()
         assert pacer.seconds_to_wait() > 0  # the 51st read waits: the rest is the chain's
         assert pacer.seconds_to_wait(chain=True) <= 0  # while the chain's next page still goes at once
     assert pacer.seconds_to_wait() <= 0  # the chain is done: its share is free again
+
+
+def test_reads_take_the_slots_a_chain_slower_than_its_round_trips_leaves() -> None:
+    """A chain's share is its round trips from now on, not a fixed part of every window.
+
+    Listing pages come slower than one per round trip when the client takes its time between them; the slots
+    they leave are the reads', or no one's: HubSpot's window rolls on.
+    """
+    clock = FakeClock()
+    pacer = Pacer(100, 10.0, clock=clock)
+    with pacer.chain():
+        _measured_chain(pacer, clock, 0.2)  # 50 pages a window at most
+        _reads(pacer, 50)
+        assert pacer.seconds_to_wait() > 0
+        for _ in range(5):  # in 5 s the chain sends 5 pages where it could have sent 25
+            clock.now += 0.8
+            _answered_after(pacer, clock, 0.2)
+        _reads(pacer, 20)  # 50 + 5 + 20 in the window, and 25 more pages fit before the first reads leave it
+        assert pacer.seconds_to_wait() > 0
+        assert pacer.seconds_to_wait(chain=True) <= 0
+
+
+def test_a_read_waits_while_the_chain_needs_every_slot_until_the_next_one_frees() -> None:
+    """Slots free in the rhythm of the sends a window earlier: a read must not take one the chain needs first."""
+    clock = FakeClock()
+    pacer = Pacer(100, 10.0, clock=clock)
+    with pacer.chain():
+        _measured_chain(pacer, clock, 0.2)
+        _reads(pacer, 40)
+        clock.now += 8.0  # those 40 leave the window in 2 s; the chain sends 10 pages before then
+        _reads(pacer, 50)  # 90 held and 10 pages to come: the window is full until the first 40 leave
+        assert pacer.seconds_to_wait() == pytest.approx(2.0)
+        assert pacer.seconds_to_wait(chain=True) <= 0
 
 
 def test_reads_keep_a_twentieth_of_the_budget_beside_fast_listings() -> None:
