@@ -105,6 +105,32 @@ def test_a_deferred_request_goes_only_after_the_requests_waiting_beside_it() -> 
     assert order == ["needed", "early"]
 
 
+def test_requests_waiting_for_the_budget_go_in_the_order_they_asked() -> None:
+    """The tap emits a batch's records only after every earlier batch's: its reads and pages must go in order.
+
+    Six requests wait for a full window; three slots free at once. Woken together, any three could take them.
+    """
+    clock = FakeClock()
+    pacer = Pacer(3, 10.0, clock=clock)
+    for _ in range(3):
+        pacer.done(pacer.acquire())  # the window's three slots free at 110
+    order: list[int] = []
+
+    def send(name: int) -> None:
+        pacer.acquire()
+        order.append(name)
+
+    waiting = [threading.Thread(target=send, args=(n,), daemon=True) for n in range(6)]
+    for thread in waiting:
+        thread.start()
+        time.sleep(0.05)  # each is waiting before the next asks
+    clock.now = 110.0
+    pacer.hold(0)  # wakes the waiters, as a reply would
+    assert _eventually(lambda: len(order) == 3)
+    time.sleep(0.1)
+    assert order == [0, 1, 2]
+
+
 def _eventually(condition: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + 5
     while not condition():
