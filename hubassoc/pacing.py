@@ -252,8 +252,10 @@ class Pacer:
             return 0.0
         per_chain = self.window / max(self._chain_rtt, 1e-3)
         rate = min(before * per_chain, CHAINS_SHARE_AT_MOST * self.budget) / self.window  # chain sends a second
-        now = self._clock()
         held = len(self._tickets)
+        if held + 1 + rate * self.window <= self.budget:  # fits even if nothing left the window
+            return 0.0
+        now = self._clock()
         leaving = sorted(t.finished_at + self.window for t in self._tickets if t.finished_at is not None)
         for gone, at in enumerate(leaving):  # just before ``at``, ``gone`` tickets have left the window
             if at > now and held - gone + 1 + rate * (at - now) > self.budget:
