@@ -39,6 +39,29 @@ def test_slot_frees_one_window_after_the_reply_not_the_send() -> None:
     assert pacer._wait_needed() <= 0
 
 
+def test_a_request_long_in_flight_does_not_hide_the_slots_freed_after_it() -> None:
+    """Replies come in any order: slots free as each reply is a window old, not in the order of the sends."""
+    clock = FakeClock()
+    pacer = Pacer(3, 10.0, clock=clock)
+    pacer.acquire()  # in flight for the whole test (a request waiting for a connection, a slow reply)
+    pacer.done(pacer.acquire())
+    pacer.done(pacer.acquire())
+    assert pacer.seconds_to_wait() > 0  # the window is full
+    clock.now += 10.0  # the two answered requests have left it
+    assert pacer.seconds_to_wait() <= 0
+
+
+def test_a_full_window_frees_when_the_earliest_reply_is_a_window_old() -> None:
+    clock = FakeClock()
+    pacer = Pacer(2, 10.0, clock=clock)
+    first, second = pacer.acquire(), pacer.acquire()
+    clock.now += 3.0
+    pacer.done(second)  # answered first
+    clock.now += 1.0
+    pacer.done(first)
+    assert pacer.seconds_to_wait() == pytest.approx(9.0)  # the second's reply, at 103, leaves at 113
+
+
 def test_hold_pauses_every_sender() -> None:
     clock = FakeClock()
     pacer = Pacer(100, 10.0, clock=clock)
