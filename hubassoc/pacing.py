@@ -25,8 +25,8 @@ and 87.2 s, windows 97-99 full, and the runs took 88.8 and 88.4 s instead of 91.
 A chain's share is its round trips *from now on*: another request may go when, at every moment of the coming
 window, what is still in the window, that request and the chains' sends until then fit in the budget. A share
 fixed per window (budget less one window of round trips) left empty every slot a listing did not use -- its
-pages come a little slower than one per round trip -- and windows held 92 to 99 requests. Projected, they hold
-96 to 99 (97 to 99 once the companies listing ended, one slot kept per open chain).
+pages come a little slower than one per round trip -- and the timeline's 10 s windows held 92 to 100 requests.
+Projected, they hold 98 or 99 (one slot is kept free per open chain).
 
 Requests that are no chain's link go in the order they asked. The tap emits a batch's records only after every
 earlier batch's, and woken together its reads and pages went as it fell: the companies batches' pages went in
