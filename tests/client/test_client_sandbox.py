@@ -335,3 +335,37 @@ def test_a_netrc_entry_for_the_host_does_not_replace_the_bearer_token(
     with make_client(crm.url) as client:
         client.association_types("deals", "contacts")  # a 401 would raise AuthenticationError
     assert crm.counters()["requests_total"] == 1
+
+
+def test_requests_waiting_for_the_budget_are_sent_in_the_order_they_asked(sandbox: Callable[..., Any]) -> None:
+    """The tap emits a batch's records after every earlier batch's, so its reads and pages must go in order."""
+    box = sandbox(tokens=[TOKEN], seed="demo")
+    pairs = [("contacts", "deals"), ("deals", "contacts"), ("companies", "deals"), ("deals", "companies")]
+    with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
+        client.association_types("contacts", "companies")
+        threads = [threading.Thread(target=client.association_types, args=pair) for pair in pairs]
+        for thread in threads:  # each is waiting before the next asks
+            thread.start()
+            time.sleep(0.1)
+        for thread in threads:
+            thread.join()
+    routes = [e["route"] for e in box.counters()["request_log"]]
+    assert routes[1:] == [f"GET /crm/v3/associations/{a}/{b}/types" for a, b in pairs]
+
+
+def test_a_request_long_in_flight_does_not_hold_back_the_slots_freed_after_it(
+    sandbox: Callable[..., Any],
+) -> None:
+    """Replies come in any order; a slot frees one window after its own reply, not after every earlier one's."""
+    box = sandbox(tokens=[TOKEN], seed="demo", slow_seconds=2.0)
+    box.schedule_faults("slow", 1)
+    with make_client(box.url, requests_per_10s=40, window_seconds=0.5, max_workers=2) as client:  # 2 a window
+        slow = threading.Thread(target=client.association_types, args=("contacts", "companies"))
+        slow.start()
+        time.sleep(0.2)  # the slow request is in flight
+        client.association_types("contacts", "deals")
+        client.association_types("deals", "contacts")  # the window is full until the one before leaves it
+        slow.join()
+    log = {e["route"]: e for e in box.counters()["request_log"]}
+    slow_reply = log["GET /crm/v3/associations/contacts/companies/types"]["time"]
+    assert log["GET /crm/v3/associations/deals/contacts/types"]["started"] < slow_reply
