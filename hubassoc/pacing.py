@@ -67,17 +67,12 @@ _RTT_WEIGHT = 0.2  # of each chain round trip in the running estimate
 class Ticket:
     """One request's claim on the budget; ``done()`` starts its window, as HubSpot has seen it by then."""
 
-    __slots__ = ("finished_at", "level", "sent_at")
+    __slots__ = ("chain", "finished_at", "sent_at")
 
-    def __init__(self, sent_at: float, level: float) -> None:
+    def __init__(self, sent_at: float, *, chain: bool) -> None:
         self.sent_at = sent_at
-        self.level = level  # a chain's rank, or infinity for a request that is no chain's link
+        self.chain = chain  # a chain's link: its round trip feeds the chains' estimate
         self.finished_at: float | None = None
-
-    @property
-    def chain(self) -> bool:
-        """Whether the request was a chain's link."""
-        return self.level != math.inf
 
 
 class Pacer:
@@ -162,7 +157,7 @@ class Pacer:
                 if not deferred:
                     self._waiting -= 1
                     self._changed.notify_all()  # the next in line, and deferred requests, may look again
-            ticket = Ticket(self._clock(), rank if chain else math.inf)
+            ticket = Ticket(self._clock(), chain=chain)
             self._tickets.append(ticket)
             return ticket
 
