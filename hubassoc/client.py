@@ -707,11 +707,15 @@ def match_input_errors(body: Any, inputs: list[AssociationInput]) -> list[InputE
     an error whose ids match no input is still returned (input None), so nothing is silently dropped.
     """
     errors = body.get("errors") or [] if isinstance(body, dict) else []
+    if not errors:
+        return []
     found: list[InputError] = []
+    index = _InputIndex(inputs)
     for error in errors:
         if not isinstance(error, dict):
             continue
-        matched = _inputs_named_by(error.get("context") or {}, inputs)
+        context = error.get("context")
+        matched = index.named_by(context) if isinstance(context, dict) else []
         fields = {"category": error.get("category"), "sub_category": error.get("subCategory"),
                   "message": str(error.get("message") or "rejected by HubSpot"),
                   "correlation_id": error.get("correlationId")}
@@ -719,17 +723,45 @@ def match_input_errors(body: Any, inputs: list[AssociationInput]) -> list[InputE
     return found
 
 
-def _inputs_named_by(context: dict[str, Any], inputs: list[AssociationInput]) -> list[AssociationInput]:
-    def ids(key: str) -> set[str] | None:
-        values = context.get(key)
-        return {str(v) for v in values} if isinstance(values, list) else None
+class _InputIndex:
+    """A batch's inputs by position, found by from id and by to id.
 
-    from_ids, to_ids, any_ids = ids("fromObjectId"), ids("toObjectId"), ids("ids")
-    if from_ids is None and to_ids is None and any_ids is None:
-        return []
-    return [
-        i for i in inputs
-        if (from_ids is None or i.from_id in from_ids)
-        and (to_ids is None or i.to_id in to_ids)
-        and (any_ids is None or i.from_id in any_ids or i.to_id in any_ids)
-    ]
+    A 207 may carry one error per input (2,000 ids that no longer exist): scanning every input for every
+    error took 0.3 s of CPU for such a batch.
+    """
+
+    def __init__(self, inputs: list[AssociationInput]) -> None:
+        self.inputs = inputs
+        self.by_from: dict[str, list[int]] = {}
+        self.by_to: dict[str, list[int]] = {}
+        for position, i in enumerate(inputs):
+            self.by_from.setdefault(i.from_id, []).append(position)
+            self.by_to.setdefault(i.to_id, []).append(position)
+
+    def named_by(self, context: dict[str, Any]) -> list[AssociationInput]:
+        """The inputs, in batch order, whose ids match every id list the context gives."""
+        from_ids, to_ids, any_ids = _named_ids(context, "fromObjectId"), _named_ids(context, "toObjectId"), \
+            _named_ids(context, "ids")
+        if from_ids is not None:
+            positions = self._positions(self.by_from, from_ids)
+        elif to_ids is not None:
+            positions = self._positions(self.by_to, to_ids)
+        elif any_ids is not None:
+            positions = self._positions(self.by_from, any_ids) | self._positions(self.by_to, any_ids)
+        else:
+            return []
+        return [
+            i for i in (self.inputs[p] for p in sorted(positions))
+            if (from_ids is None or i.from_id in from_ids)
+            and (to_ids is None or i.to_id in to_ids)
+            and (any_ids is None or i.from_id in any_ids or i.to_id in any_ids)
+        ]
+
+    @staticmethod
+    def _positions(by_id: dict[str, list[int]], ids: set[str]) -> set[int]:
+        return {p for named in ids for p in by_id.get(named, ())}
+
+
+def _named_ids(context: dict[str, Any], key: str) -> set[str] | None:
+    values = context.get(key)
+    return {str(v) for v in values} if isinstance(values, list) else None
