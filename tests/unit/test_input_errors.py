@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 
-from hubassoc.client import AssociationInput, match_input_errors
+import msgspec
+import pytest
+
+from hubassoc.client import AssociationInput, match_input_errors, read_write_reply
 
 INPUTS = [AssociationInput("1", "10", "t"), AssociationInput("2", "20", "t"), AssociationInput("3", "10", "t")]
 
@@ -71,3 +74,20 @@ def test_inputs_named_are_those_the_rule_names_for_any_mix_of_id_lists() -> None
         found = match_input_errors({"errors": [error(context)]}, inputs)
         assert [e.input for e in found if e.input is not None] == reference_match(context, inputs), context
 
+
+def test_a_write_reply_is_read_for_its_errors_alone() -> None:
+    """HubSpot's write reply echoes every association written, both ways round; only the errors are used."""
+    body = b'{"status":"COMPLETE","results":[{"from":{"id":"1"},"to":{"id":"10"},"type":"t"}],' \
+           b'"errors":[{"message":"bad","context":{"fromObjectId":["2"]}}]}'
+    assert read_write_reply(body) == {"errors": [{"message": "bad", "context": {"fromObjectId": ["2"]}}]}
+    assert read_write_reply(b'{"status":"COMPLETE","results":[]}') == {"errors": None}
+
+
+def test_a_write_reply_that_is_no_object_is_read_whole_and_names_no_input() -> None:
+    assert read_write_reply(b"[1, 2]") == [1, 2]
+    assert match_input_errors(read_write_reply(b"[1, 2]"), INPUTS) == []
+
+
+def test_a_truncated_write_reply_is_malformed_so_the_request_is_retried() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        read_write_reply(b'{"status":"COMPLETE","results":[{"from":')
