@@ -30,6 +30,7 @@ class Mode:
     cpu_tap_contacts: int
     cpu_tap_companies: int
     cpu_target_creates: int
+    cpu_runs: int  # each CPU row is the median of this many runs
     # 4. scale
     scale_sizes: tuple[int, ...]
 
@@ -40,7 +41,7 @@ FULL = Mode(
     target_contacts=50_000, target_companies=20, target_creates=1_000_000, target_archives=200_000,
     target_budget=150, target_workers=8,
     latency_ms=150.0, jitter_ms=50.0,
-    cpu_tap_contacts=20_000, cpu_tap_companies=4_000, cpu_target_creates=200_000,
+    cpu_tap_contacts=20_000, cpu_tap_companies=4_000, cpu_target_creates=200_000, cpu_runs=3,
     scale_sizes=(200_000, 1_000_000),
 )
 
@@ -50,7 +51,7 @@ QUICK = Mode(
     target_contacts=500, target_companies=20, target_creates=8_000, target_archives=2_000,
     target_budget=150, target_workers=8,
     latency_ms=10.0, jitter_ms=3.0,
-    cpu_tap_contacts=2_000, cpu_tap_companies=400, cpu_target_creates=5_000,
+    cpu_tap_contacts=2_000, cpu_tap_companies=400, cpu_target_creates=5_000, cpu_runs=2,
     scale_sizes=(2_000, 6_000),
 )
 

@@ -42,6 +42,13 @@ def test_the_quick_run_measures_every_scenario_and_setting(quick: tuple[int, dic
     assert results["target"][0]["associations"] == QUICK.target_creates + QUICK.target_archives
 
 
+def test_each_cpu_row_is_the_median_of_its_runs(quick: tuple[int, dict]) -> None:
+    for row in quick[1]["results"]["cpu"]:
+        each = row["cpu_s_each_run"]
+        assert len(each) == QUICK.cpu_runs
+        assert row["cpu_s"] == sorted(each)[len(each) // 2]
+
+
 def test_no_request_fails_and_none_is_refused_for_the_rate_limit(quick: tuple[int, dict]) -> None:
     rows = [row for rows in quick[1]["results"].values() for row in rows]
     assert {(row["failed"], row["rate_limited"]) for row in rows} == {(0, 0)}
