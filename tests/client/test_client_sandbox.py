@@ -287,6 +287,20 @@ def test_create_and_archive_write_the_store_and_report_refused_inputs(crm: Any) 
     assert expected_edges(crm.store, "deals", "contacts", [deal]) == set()
 
 
+def test_a_create_refusing_half_its_inputs_names_exactly_those_in_batch_order(crm: Any) -> None:
+    """HubSpot answers 207 with one error per id it does not know, beside the results of the rest."""
+    deal = str(crm.deals[0])
+    known = [str(50_000_000_001 + n) for n in range(300)]
+    unknown = [str(60_000_000_001 + n) for n in range(300)]
+    pairs = zip(known, unknown, strict=True)
+    inputs = [AssociationInput(deal, contact, "deal_to_contact") for pair in pairs for contact in pair]
+    with make_client(crm.url) as client:
+        refused = client.batch_create("deals", "contacts", inputs)
+    assert [e.input.to_id for e in refused if e.input is not None] == unknown
+    assert len(refused) == len(unknown)
+    assert expected_edges(crm.store, "deals", "contacts", [deal]) == {(deal, c, "deal_to_contact") for c in known}
+
+
 def test_token_never_appears_in_logs_or_errors(sandbox: Callable[..., Any], caplog: pytest.LogCaptureFixture,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     box = sandbox(tokens=[TOKEN], seed="demo", fault_5xx=0.5, fault_seed=3)
