@@ -78,6 +78,11 @@ class RecordBufferingWriter(SingerWriter):
         super().__init__()
         self._records: list[str] = []
         self._chars = 0
+        self.versions: dict[str, int] = {}  # table version by stream name, for records that carry none
+
+    def version_records(self, stream: str, version: int) -> None:
+        """Give every later record of ``stream`` that has no version this one (see tap_hubassoc.versions)."""
+        self.versions[stream] = version
 
     @override
     def serialize_message(self, message: Message) -> str:
@@ -93,6 +98,8 @@ class RecordBufferingWriter(SingerWriter):
 
     @override
     def write_message(self, message: Message) -> None:
+        if isinstance(message, RecordMessage) and message.version is None and self.versions:
+            message.version = self.versions.get(message.stream)
         line = self.format_message(message) + "\n"
         if isinstance(message, RecordMessage):
             self._records.append(line)

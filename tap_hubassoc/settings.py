@@ -17,6 +17,8 @@ from hubassoc.auth import validate_api_url
 from hubassoc.client import READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType, UnknownObjectTypeError, is_object_id, parse_object_type
 from hubassoc.settings import CONNECTION_PROPERTIES, DEFAULT_API_URL
+from tap_hubassoc.versions import SETTING as VERSIONING_SETTING
+from tap_hubassoc.versions import VERSIONING_PROPERTY
 
 # contacts<->companies, contacts<->deals, contacts<->tickets, companies<->deals, companies<->tickets,
 # deals<->tickets: the pairs the issue names, both directions.
@@ -56,6 +58,7 @@ TAP_PROPERTIES = th.PropertiesList(
         "progress_interval", th.NumberType(minimum=0.01), default=DEFAULT_PROGRESS_INTERVAL,
         description="Seconds between progress lines on stderr while associations are read.",
     ),
+    VERSIONING_PROPERTY,
 )
 
 CONFIG_JSONSCHEMA: dict[str, Any] = th.PropertiesList(
@@ -130,5 +133,9 @@ def config_warnings(config: Mapping[str, Any]) -> list[str]:
     """Settings that are valid but probably not what was meant (they do no harm, so the run goes on)."""
     pairs = parse_pairs(config)
     starts = {p.from_type for p in pairs}
-    return [f"from_ids names {kind.name}, which no configured pair starts from: those ids are not read"
-            for kind in parse_from_ids(config) if kind not in starts]
+    warnings = [f"from_ids names {kind.name}, which no configured pair starts from: those ids are not read"
+                for kind in parse_from_ids(config) if kind not in starts]
+    if config.get(VERSIONING_SETTING) and config.get("batch_config"):
+        warnings.append(f"{VERSIONING_SETTING} has no effect with batch_config: BATCH messages carry no table "
+                        "version, so no ACTIVATE_VERSION is sent and a loader keeps removed associations")
+    return warnings

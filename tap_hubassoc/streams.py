@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import RemoveRecordTransform
+from singer_sdk.singerlib import ActivateVersionMessage
 from typing_extensions import override
 
 from hubassoc.client import LIST_PAGE_LIMIT, Edge, HubSpotClient, IdPage
@@ -44,6 +46,7 @@ from tap_hubassoc.prefetch import ListingPrefetch
 from tap_hubassoc.progress import PartitionProgress
 from tap_hubassoc.readahead import ReadAhead, WorkerSlots
 from tap_hubassoc.settings import Pair, from_types, ids_digest
+from tap_hubassoc.versions import SETTING, STATE_KEY, new_version, saved_version
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -91,6 +94,31 @@ class HubAssocStream(Stream):
             if close is not None:
                 close()  # stop reads still queued, now rather than when collected
 
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Never the SDK's ACTIVATE_VERSION at the start of a sync: ``versioned`` decides ours (versions.py)."""
+        return False
+
+    @property
+    def versioned(self) -> bool:
+        """Whether this sync's records carry a table version, activated once the read is complete."""
+        return bool(self.config.get(SETTING)) and not self.dry_run and self.get_batch_config(self.config) is None
+
+    def stamp_version(self, version: int) -> None:
+        """From now on this stream's records carry ``version``, under every name stream maps give them."""
+        for alias in self._aliases():
+            self.hub_tap.version_records(alias, version)
+
+    def activate_version(self, version: int) -> None:
+        """Tell the loader that ``version`` is the whole table: rows of older versions are gone from HubSpot."""
+        for alias in self._aliases():
+            self.hub_tap.write_message(ActivateVersionMessage(stream=alias, version=version))
+        self.logger.info("%s: every record read; table version %d activated", self.name, version)
+
+    def _aliases(self) -> list[str]:
+        return [m.stream_alias for m in self.stream_maps if not isinstance(m, RemoveRecordTransform)]
+
     def emit_state(self) -> None:
         """Write a STATE message now, through the tap's public state writer.
 
@@ -113,7 +141,14 @@ class AssociationTypesStream(HubAssocStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         self.sampled = 0
-        return self.sample(self._types())
+        return self.sample(self._versioned(self._types()) if self.versioned else self._types())
+
+    def _versioned(self, records: Iterator[Record]) -> Iterator[Record]:
+        """The records with a new version, activated once the SDK has written the last of them."""
+        version = new_version()
+        self.stamp_version(version)
+        yield from records
+        self.activate_version(version)
 
     def _types(self) -> Iterator[Record]:
         for pair in self.hub_tap.pairs:
@@ -167,6 +202,7 @@ class AssociationsStream(HubAssocStream):
         self._read_ahead: ReadAhead[ReadTask, ReadResult] | None = None
         self._slots: tuple[HubSpotClient, WorkerSlots] | None = None
         self._order: PartitionOrder | None = None
+        self._version: int | None = None  # the run's table version while records carry one
 
     @property
     @override
@@ -211,6 +247,7 @@ class AssociationsStream(HubAssocStream):
             return
         if dict(context) == self.partitions[0]:
             self.sampled = 0
+            self._begin_version()
             self._start_prefetch()
         from_type = parse_object_type(context["from_object_type"])
         pairs = self._pairs_from(from_type)
@@ -407,8 +444,23 @@ class AssociationsStream(HubAssocStream):
         found = (p for p in self.stream_state.get("partitions", []) if p.get("context") == context)
         return next(found, {})
 
+    def _begin_version(self) -> None:
+        """The run's table version: the one an unfinished run saved in the state, else a new one, saved there."""
+        self._version = None
+        if not self.versioned:
+            return
+        saved = saved_version(self.stream_state)
+        if saved is not None:
+            self.logger.info("associations: resuming the unfinished run's table version %d", saved)
+        self._version = saved or new_version()
+        self.stream_state[STATE_KEY] = self._version
+        self.stamp_version(self._version)
+
     def _finish_run(self) -> None:
-        """Every partition is read: forget all positions, so the next run is a full, fresh read; summarise."""
+        """Every partition is read: activate the version, forget positions (the next run reads afresh), summarise."""
+        if self._version is not None:
+            self.activate_version(self._version)
+            self.stream_state.pop(STATE_KEY, None)
         for partition_state in self.stream_state.get("partitions", []):
             clear_progress(partition_state)
         self.logger.info(self.hub_tap.client.stats.summary_line())

@@ -141,6 +141,11 @@ class TapHubAssoc(Tap):
         finally:
             self._flush_output()
 
+    def version_records(self, stream: str, version: int) -> None:
+        """Give the stream's records from now on this table version (the SDK's records carry none)."""
+        if isinstance(self.message_writer, RecordBufferingWriter):
+            self.message_writer.version_records(stream, version)
+
     def _flush_output(self) -> None:
         """Write the records the writer still holds, whether the sync finished or failed (see output.py)."""
         if isinstance(self.message_writer, RecordBufferingWriter):

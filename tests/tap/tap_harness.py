@@ -10,6 +10,8 @@ import contextlib
 import io
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -178,3 +180,40 @@ def build_crm() -> Store:
     for contact in CONTACTS[-CONTACTS_OF_BIG_COMPANY:]:
         store.associate("companies", COMPANIES[0], "contacts", contact)
     return store
+
+
+# -- interrupting a run ----------------------------------------------------------------------------------------
+
+def partition(state: dict[str, Any], from_type: str) -> dict[str, Any]:
+    parts = state["bookmarks"]["associations"]["partitions"]
+    return next(p for p in parts if p["context"]["from_object_type"] == from_type)
+
+
+def kill_after_batches(tmp_path: Path, settings: dict[str, Any], from_type: str, batches: int) -> TapRun:
+    """Start the tap, SIGKILL it once it has printed ``batches`` batch STATEs of ``from_type``."""
+    command = [str(TAP), "--config", str(write_json(tmp_path / "config.json", settings))]
+    lines: list[str] = []
+    with (tmp_path / "stderr.txt").open("w") as stderr, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+    ) as tap:
+        assert tap.stdout is not None
+        seen = 0
+        for line in tap.stdout:
+            lines.append(line)
+            message = json.loads(line)
+            if message["type"] == "STATE" and "after" in partition_or_empty(message["value"], from_type):
+                seen += 1
+                if seen == batches:
+                    os.kill(tap.pid, signal.SIGKILL)
+                    break
+        lines += tap.stdout.read().splitlines(keepends=True)  # whatever it printed before dying
+        returncode = tap.wait()
+    complete = [x for x in lines if x.endswith("\n")]  # a line cut by the kill was never a message
+    return TapRun(returncode, parse_messages(complete))
+
+
+def partition_or_empty(state: dict[str, Any], from_type: str) -> dict[str, Any]:
+    try:
+        return partition(state, from_type)
+    except (KeyError, StopIteration):
+        return {}

@@ -67,9 +67,15 @@ def test_records_and_states_are_those_of_a_run_without_read_ahead() -> None:
         alone = sync_in_process({**settings, "max_workers": 1}).messages
         ahead = sync_in_process({**settings, "max_workers": 4}).messages
     def kept(messages: list[dict[str, Any]]) -> list[Any]:
-        return [m.get("record") or m.get("value") for m in messages if m["type"] in ("RECORD", "STATE")]
+        """Records and states, less the run's table version, which each run chooses anew."""
+        return [m.get("record") or without_version(m["value"]) for m in messages if m["type"] in ("RECORD", "STATE")]
     assert kept(ahead) == kept(alone)
     assert len([m for m in ahead if m["type"] == "STATE"]) > 4  # a STATE per batch, so the comparison covers them
+
+
+def without_version(state: dict[str, Any]) -> dict[str, Any]:
+    associations = {k: v for k, v in state["bookmarks"].get("associations", {}).items() if k != "table_version"}
+    return {"bookmarks": {**state["bookmarks"], "associations": associations}}
 
 
 def test_a_from_type_finished_by_the_run_being_resumed_is_not_read_ahead() -> None:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_harness import TAP, TapRun, base_config, parse_messages, row, run_cli, v3_records, write_json
+from tap_harness import base_config, kill_after_batches, partition, partition_or_empty, row, run_cli, v3_records
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 
@@ -55,34 +53,6 @@ def config(url: str) -> dict[str, Any]:
     return base_config(url, batch_size=BATCH, associations=[{"from": a, "to": b} for a, b in PAIRS])
 
 
-def partition(state: dict[str, Any], from_type: str) -> dict[str, Any]:
-    parts = state["bookmarks"]["associations"]["partitions"]
-    return next(p for p in parts if p["context"]["from_object_type"] == from_type)
-
-
-def kill_after_batches(tmp_path: Path, settings: dict[str, Any], from_type: str, batches: int) -> TapRun:
-    """Start the tap, SIGKILL it once it has printed ``batches`` batch STATEs of ``from_type``."""
-    command = [str(TAP), "--config", str(write_json(tmp_path / "config.json", settings))]
-    lines: list[str] = []
-    with (tmp_path / "stderr.txt").open("w") as stderr, subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-    ) as tap:
-        assert tap.stdout is not None
-        seen = 0
-        for line in tap.stdout:
-            lines.append(line)
-            message = json.loads(line)
-            if message["type"] == "STATE" and "after" in partition_or_empty(message["value"], from_type):
-                seen += 1
-                if seen == batches:
-                    os.kill(tap.pid, signal.SIGKILL)
-                    break
-        lines += tap.stdout.read().splitlines(keepends=True)  # whatever it printed before dying
-        returncode = tap.wait()
-    complete = [x for x in lines if x.endswith("\n")]  # a line cut by the kill was never a message
-    return TapRun(returncode, parse_messages(complete))
-
-
 def fresh_counters(box: Sandbox) -> None:
     """Reset the counters once the killed tap's last requests (still in the server's hands) are counted."""
     total = -1
@@ -90,13 +60,6 @@ def fresh_counters(box: Sandbox) -> None:
         total = box.counters()["requests_total"]
         time.sleep(0.15)  # several times the sandbox latency
     box.reset_counters()
-
-
-def partition_or_empty(state: dict[str, Any], from_type: str) -> dict[str, Any]:
-    try:
-        return partition(state, from_type)
-    except (KeyError, StopIteration):
-        return {}
 
 
 def batches_done(state: dict[str, Any], from_type: str) -> int:
