@@ -10,7 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,11 @@ class MeltanoProject:
 
     sandbox_url: str
     workdir: Path
+    settings: Mapping[str, str] = field(default_factory=dict)  # more settings by environment variable
+
+    def with_settings(self, settings: Mapping[str, str]) -> MeltanoProject:
+        """The same project with more settings (a warehouse's connection, a stream_actions) on top."""
+        return replace(self, settings={**self.settings, **settings})
 
     @property
     def output(self) -> Path:
@@ -41,6 +47,7 @@ class MeltanoProject:
             "TARGET_JSONL_DESTINATION_PATH": str(self.output / "backup"),
             "TAP_ASSOCIATION_BACKUP_PATH": str(self.output / "backup" / "associations.jsonl"),
             "TARGET_HUBASSOC_DEAD_LETTER_PATH": str(self.output / "hubassoc-rejected.jsonl"),
+            **self.settings,
         }
 
     def install(self) -> None:
