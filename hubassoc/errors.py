@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import json
 from typing import Any
 
 
@@ -87,10 +90,36 @@ def _text(value: Any) -> str | None:
 QUOTED_CHARS = 60
 
 
-def quoted(value: object) -> str:
-    """A value as repr for a message, cut to its start: a 10 MB id must not make a 10 MB reason or log line."""
-    text = repr(value)
-    return text if len(text) <= QUOTED_CHARS else f"{text[:QUOTED_CHARS]}... ({len(text)} characters)"
+def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
+    """A value as JSON would show it, cut to its start: a 10 MB id must not make a 10 MB reason or log line.
+
+    Users read these in messages about their own data, which came as JSON: ``"12a"``, ``10000022589.5``, ``true``.
+    """
+    text = json_text(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def json_text(value: object) -> str:
+    """``value`` written as JSON: numbers as they were received (a Decimal keeps its digits), NaN as ``NaN``."""
+    if value is None or isinstance(value, (bool, str)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (int, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return json.dumps(value)  # NaN, Infinity and -Infinity as Python's JSON writes them
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_plain)
+    except (ValueError, RecursionError):  # a list holding itself, or nested deeper than Python recurses
+        return json.dumps(f"<{type(value).__name__} that JSON cannot show>")
+
+
+def _plain(value: object) -> object:
+    """Nested values JSON has no type for: a finite Decimal as a number, anything else as its text."""
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return float(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
 
 
 _REPORTED = "hubassoc_reported"

@@ -8,6 +8,8 @@ ids never change spelling. Users may write any spelling HubSpot accepts, so ever
 
 from __future__ import annotations
 
+import decimal
+import math
 import re
 from dataclasses import dataclass
 
@@ -184,3 +186,25 @@ def is_object_id(value: object) -> bool:
     """HubSpot object ids are positive integers sent as strings of digits (they exceed 32 bits)."""
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     return text.isascii() and text.isdigit() and 0 < len(text) <= 20 and text != "0" * len(text)
+
+
+EXACT_FLOAT_LIMIT = 2**53  # above this a double no longer holds every whole number: the id may have been rounded
+ID_FIX = "cast the column to bigint or text"
+
+
+def object_id_text(value: object) -> str | None:
+    """An id as HubSpot takes it (digits, no leading zero), or None when ``value`` is not one.
+
+    Warehouses hand ids over as they store them: digit strings, integers, numerics (Decimal, ``10000022589.0``)
+    and doubles. A whole, positive Decimal or float below 2^53 is taken; a larger one may already be rounded.
+    """
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(int(value)) if is_object_id(value) else None
+    if isinstance(value, (float, decimal.Decimal)) and _whole_below_limit(value):
+        return str(int(value))
+    return None
+
+
+def _whole_below_limit(value: float | decimal.Decimal) -> bool:
+    finite = value.is_finite() if isinstance(value, decimal.Decimal) else math.isfinite(value)
+    return finite and 0 < value < EXACT_FLOAT_LIMIT and value == int(value)  # bounded before int(): 1E+999999

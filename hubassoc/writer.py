@@ -46,7 +46,14 @@ from hubassoc.client_v4 import AssociationsV4, LabelledInput
 from hubassoc.dead_letters import DeadLetter, DeadLetterFile
 from hubassoc.errors import HubSpotError, quoted
 from hubassoc.labels import PairLabels, PairLabelsCache, labelled_input
-from hubassoc.objects import ObjectType, UnknownObjectTypeError, default_types, is_object_id, parse_object_type
+from hubassoc.objects import (
+    ID_FIX,
+    ObjectType,
+    UnknownObjectTypeError,
+    default_types,
+    object_id_text,
+    parse_object_type,
+)
 from hubassoc.records import AssociationKey
 from hubassoc.types import PairTypes, PairTypesCache, ResolvedType, UnknownAssociationTypeError
 
@@ -330,13 +337,16 @@ def _object_ids(record: dict[str, Any]) -> tuple[str, str]:
 
 
 def _object_id(record: dict[str, Any], name: str) -> str:
-    """Ids are digits, as a string or an integer; normalised so 0042 and 42 are one key (and one object)."""
+    """Ids as ``object_id_text`` takes them, normalised so 0042, 42 and 42.0 are one key (and one object)."""
     value = record[name]
     if _plain_id(value):
         return value  # already digits without a leading zero: the common case, as is
-    if not is_object_id(value):
-        raise InvalidAssociationError(f"{name} {quoted(value)} is not a HubSpot object id: ids are positive integers")
-    return str(int(str(value)))
+    text = object_id_text(value)
+    if text is None:
+        raise InvalidAssociationError(
+            f"{name} {quoted(value)} is not a HubSpot object id: ids are positive whole numbers, as digits, "
+            f"integers or whole numerics below 2^53; {ID_FIX}")
+    return text
 
 
 def plan_batches(entries: Iterable[Pending], batch_size: int) -> list[Batch]:
@@ -602,7 +612,7 @@ class AssociationWriter:
     def _reject(self, letters: list[DeadLetter]) -> None:
         self.stats.rejected += len(letters)
         for letter in letters:
-            logger.warning("rejected a %s record from stream %r: %s", letter.action, letter.stream, letter.reason)
+            logger.warning("rejected a %s record from stream %s: %s", letter.action, letter.stream, letter.reason)
         self.dead_letters.write(letters)
 
     def _log_dry_run(self, batches: list[Batch]) -> None:

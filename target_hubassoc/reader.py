@@ -19,6 +19,8 @@ from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
+from hubassoc.errors import quoted
+
 logger = logging.getLogger("target-hubassoc")
 
 FailureHook = Callable[[BaseException, str], None]
@@ -143,13 +145,10 @@ def _decoded(line: str | bytes) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        msg = f"not UTF-8 (byte {exc.start + 1} is {line[exc.start:exc.start + 1]!r}): Singer lines are UTF-8 JSON"
+        msg = f"not UTF-8 (byte {exc.start + 1} is 0x{line[exc.start]:02x}): Singer lines are UTF-8 JSON"
         raise InvalidInputLine(msg) from None
 
 
 def excerpt(value: object) -> str:
-    """A value as repr, cut to its start for a message: ``'{"type": "REC…' (10485812 characters)``."""
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) <= EXCERPT_CHARS:
-        return repr(value) if isinstance(value, str) else text
-    return f"{text[:EXCERPT_CHARS]!r}... ({len(text)} characters)"
+    """A value as JSON would show it, cut to its start: a 10 MB line must not become a 10 MB message."""
+    return quoted(value, EXCERPT_CHARS)

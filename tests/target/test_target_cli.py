@@ -77,10 +77,10 @@ def test_invalid_records_are_dead_lettered_with_the_reason_and_the_rest_goes_on(
     assert_only(box, {(102, 202, UNLABELED)})
     reasons = [d["reason"] for d in run.dead_letters]
     assert reasons[0].startswith("missing to_id")
-    assert reasons[1].startswith("from_id '1/../../oauth' is not a HubSpot object id")
-    assert reasons[2].startswith("from_object_type: unknown object type 'widgets'")
+    assert reasons[1].startswith('from_id "1/../../oauth" is not a HubSpot object id')
+    assert reasons[2].startswith('from_object_type: unknown object type "widgets"')
     assert reasons[3].startswith("type id 99999 is not a contacts->companies association type here")
-    assert reasons[4].startswith("type 'no_such_label' is not a contacts->companies association type here")
+    assert reasons[4].startswith('type "no_such_label" is not a contacts->companies association type here')
     assert "name different types" in reasons[5]
     assert [d["record"] for d in run.dead_letters] == [m["record"] for m in invalid]
 

@@ -313,8 +313,8 @@ def test_records_held_longer_than_the_max_record_age_are_sent_without_waiting_fo
     ("fields", "reason"),
     [
         # the target reads JSON numbers with a fraction as Decimal, as the SDK does
-        ({"association_type_id": 279.0}, "association_type_id Decimal('279.0') is not an integer type id"),
-        ({"association_type_id": 279, "from_id": "10x"}, "from_id '10x' is not a HubSpot object id"),
+        ({"association_type_id": 279.0}, "association_type_id 279.0 is not an integer type id"),
+        ({"association_type_id": 279, "from_id": "10x"}, 'from_id "10x" is not a HubSpot object id'),
     ],
 )
 def test_a_bad_record_after_good_ones_of_the_same_types_is_dead_lettered_and_they_are_written(

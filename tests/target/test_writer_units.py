@@ -117,11 +117,11 @@ def test_a_type_is_resolved_by_id_by_name_or_to_the_ordinary_one(fields: dict[st
         ({"association_type_id": 28}, "type id 28 is not a contacts->companies association type here; it has: "
                                       "1 (contact_to_company), 279 (contact_to_company_unlabeled), 500 "
                                       "(billing_contact)"),
-        ({"association_type_id": True}, "association_type_id True is not an integer type id such as 279"),
-        ({"association_type_id": "2x"}, "association_type_id '2x' is not an integer type id such as 279"),
+        ({"association_type_id": True}, "association_type_id true is not an integer type id such as 279"),
+        ({"association_type_id": "2x"}, "association_type_id \"2x\" is not an integer type id such as 279"),
         ({"association_type": 7}, "association_type 7 is not a type name such as billing_contact"),
         ({"association_type_id": 279, "association_type": "billing_contact"},
-         "association_type_id 279 (contact_to_company_unlabeled) and association_type 'billing_contact' (id 500) "
+         "association_type_id 279 (contact_to_company_unlabeled) and association_type \"billing_contact\" (id 500) "
          "name different types: give one, or make them agree"),
     ],
 )
@@ -148,10 +148,10 @@ def test_ids_are_normalised_so_one_object_is_one_key(make_writer: WriterFactory)
     [
         ("not an object", "the record is not a JSON object"),
         ({"from_object_type": "contacts", "from_id": "1", "to_id": "2"}, "missing to_object_type"),
-        (_record("1/../../oauth", 2), "from_id '1/../../oauth' is not a HubSpot object id"),
+        (_record("1/../../oauth", 2), 'from_id "1/../../oauth" is not a HubSpot object id'),
         (_record(1, -2), "to_id -2 is not a HubSpot object id"),
-        (_record(1, True), "to_id True is not a HubSpot object id"),
-        ({**_record(1, 2), "to_object_type": "widgets"}, "to_object_type: unknown object type 'widgets'"),
+        (_record(1, True), "to_id true is not a HubSpot object id"),
+        ({**_record(1, 2), "to_object_type": "widgets"}, 'to_object_type: unknown object type "widgets"'),
     ],
 )
 def test_a_record_that_cannot_be_an_association_is_dead_lettered_at_once(
@@ -169,11 +169,11 @@ def test_a_record_that_cannot_be_an_association_is_dead_lettered_at_once(
 @pytest.mark.parametrize(
     ("record", "reason"),
     [
-        (_record("1/../../oauth", 2, association_type_id=279), "from_id '1/../../oauth' is not a HubSpot object id"),
-        (_record(1, True, association_type_id=279), "to_id True is not a HubSpot object id"),
+        (_record("1/../../oauth", 2, association_type_id=279), 'from_id "1/../../oauth" is not a HubSpot object id'),
+        (_record(1, True, association_type_id=279), "to_id true is not a HubSpot object id"),
         (_record(1, None, association_type_id=279), "missing to_id"),
         (_record(1, 2, association_type_id=279.0), "association_type_id 279.0 is not an integer type id such as 279"),
-        (_record(1, 2, association_type_id=True), "association_type_id True is not an integer type id such as 279"),
+        (_record(1, 2, association_type_id=True), "association_type_id true is not an integer type id such as 279"),
     ],
 )
 def test_a_record_is_checked_in_full_even_after_records_of_its_types_were_resolved(
