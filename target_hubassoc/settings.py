@@ -18,8 +18,11 @@ TARGET_PROPERTIES = th.PropertiesList(
     th.Property(
         "stream_actions",
         th.ObjectType(additional_properties=th.StringType(allowed_values=list(ACTIONS))),
-        description="What each stream's records mean, by stream name: \"create\" or \"archive\". Streams not "
-        "named use default_action. A record with a non-null _sdc_deleted_at is archived whatever its stream says.",
+        description="What each stream's records mean: \"create\" or \"archive\". A key is a stream's name or its "
+        "table part (after the last '-': links_to_remove matches tap-postgres's public-links_to_remove); an exact "
+        "name wins. A key matching two streams stops the run at the second one's SCHEMA; a key matching none fails "
+        "the run at the end of input. Streams not matched use default_action. A record with a non-null "
+        "_sdc_deleted_at is archived whatever its stream says.",
     ),
     th.Property(
         "default_action", th.StringType(allowed_values=list(ACTIONS)), default="create",
@@ -74,10 +77,6 @@ class TargetSettings:
         """Pick the target's settings out of the plugin config, ignoring the rest."""
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in config.items() if k in names and v is not None})
-
-    def action_for(self, stream_name: str) -> Action:
-        """The action a stream's records ask for (a non-null _sdc_deleted_at overrides it per record)."""
-        return self.stream_actions.get(stream_name, self.default_action)
 
     @property
     def buffer_limit(self) -> int:

@@ -11,6 +11,7 @@ from typing_extensions import override
 
 from hubassoc.writer import Action, AssociationWriter
 from target_hubassoc.settings import TargetSettings
+from target_hubassoc.stream_actions import StreamActions
 
 if TYPE_CHECKING:
     from singer_sdk import Target
@@ -20,10 +21,11 @@ SDC_PREFIX = "_sdc_"
 
 
 class WriterOwner(Protocol):
-    """What a sink needs from its target: the shared writer and the settings."""
+    """What a sink needs from its target: the shared writer, the settings and each stream's action."""
 
     writer: AssociationWriter
     settings: TargetSettings
+    stream_actions: StreamActions
 
     def drain_all(self, *, is_endofpipe: bool = False) -> None:
         """Drain every sink, then emit the latest STATE."""
@@ -49,7 +51,7 @@ class AssociationSink(BatchSink):
         self.schema = {"type": "object", "additionalProperties": True,
                        "properties": {DELETED_AT: self.schema["properties"][DELETED_AT]}}
         # Asked for every record, and fixed for the run: settings are read once.
-        self._action = self.settings.action_for(stream_name)
+        self._action = owner.stream_actions.for_stream(stream_name).action
         self._buffer_limit = self.settings.buffer_limit
 
     @property

@@ -28,6 +28,7 @@ from hubassoc.writer import AssociationWriter, WriterFailedError
 from target_hubassoc.reader import NumberedSingerReader
 from target_hubassoc.settings import TARGET_PROPERTIES, TargetSettings
 from target_hubassoc.sinks import AssociationSink, as_received
+from target_hubassoc.stream_actions import StreamActions
 from target_hubassoc.termination import GracefulStop
 
 # Failures whose message says it all; anything else is logged with its traceback.
@@ -65,6 +66,7 @@ class TargetHubAssoc(Target):
         # only adds a thread pool per drain, and a flush per sink waiting on the first one.
         self.max_parallelism = 1
         self.settings = TargetSettings.from_config(self.config)
+        self.stream_actions = StreamActions(self.settings.stream_actions, self.settings.default_action)
         try:
             self.client = client_from_config(dict(self.config))
         except ValueError as exc:  # no credentials, or an api_url a token must not be sent to: one clear line
@@ -172,7 +174,7 @@ class TargetHubAssoc(Target):
         except Exception as exc:
             self.finish(exc, "the final flush")
             raise
-        failure = self._too_many_rejected()
+        failure = self._end_of_input_failure()
         self.finish(failure, "the end of input")
         if failure is not None:
             raise failure
@@ -218,6 +220,13 @@ class TargetHubAssoc(Target):
             self.logger.info(line)
         self.writer.close()
         self.client.close()
+
+    def _end_of_input_failure(self) -> FatalSyncError | None:
+        """What makes a run that wrote everything fail: keys that matched no stream, too many rejected records."""
+        failures = [f for f in (self.stream_actions.unmatched_error(), self._too_many_rejected()) if f is not None]
+        if len(failures) > 1:
+            return FatalSyncError(" Also: ".join(str(f) for f in failures))
+        return failures[0] if failures else None
 
     def _too_many_rejected(self) -> TooManyRejectedError | None:
         rejected, allowed = self.writer.stats.rejected, self.settings.max_rejected_records

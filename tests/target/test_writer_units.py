@@ -303,10 +303,8 @@ def test_a_dead_letter_keeps_the_record_as_received_in_json(tmp_path: Path) -> N
     assert json.loads(raw)["record"] == {"n": 1.5, "i": 3, "when": "2026-01-02T00:00:00", "text": "απλή"}
 
 
-def test_streams_not_named_in_stream_actions_use_default_action() -> None:
-    settings = TargetSettings.from_config({"stream_actions": {"gone": "archive"}, "default_action": "create",
-                                           "batch_size_rows": 500, "max_workers": 4, "unrelated": 1})
-    assert (settings.action_for("gone"), settings.action_for("other")) == ("archive", "create")
+def test_the_buffer_holds_a_full_batch_for_every_worker() -> None:
+    settings = TargetSettings.from_config({"batch_size_rows": 500, "max_workers": 4, "unrelated": 1})
     assert settings.buffer_limit == 2000
 
 
