@@ -156,7 +156,7 @@ class TokenSource:
         creds = self._credentials
         if not creds.is_oauth:
             msg = "the access token was rejected and a private-app token cannot be refreshed"
-            raise AuthenticationError(msg, status=401, category="INVALID_AUTHENTICATION")
+            raise AuthenticationError(msg, status=401, category="INVALID_AUTHENTICATION", oauth=False)
         assert creds.client_id
         assert creds.client_secret
         assert self._refresh_token
@@ -180,6 +180,6 @@ class TokenSource:
 
 def _again(error: HubSpotError) -> AuthenticationError:
     """A fresh copy of ``error`` for one more thread (one exception object raised in many threads is shared)."""
-    return AuthenticationError(error.message, status=error.status, category=error.category,
-                               sub_category=error.sub_category, correlation_id=error.correlation_id,
-                               route=error.route)
+    return AuthenticationError(error.message, oauth=getattr(error, "oauth", None), status=error.status,
+                               category=error.category, sub_category=error.sub_category,
+                               correlation_id=error.correlation_id, route=error.route)

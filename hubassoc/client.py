@@ -466,8 +466,9 @@ class HubSpotClient:
         if failure.expired_token and may_refresh and self.tokens.can_refresh:
             self.tokens.refresh_after_expiry(token)  # raises when HubSpot refuses the refresh
             return replace(failure, token_refreshed=True)
-        self.tokens.reject(token, failure.error)
-        return failure
+        refused = AuthenticationError(failure.error.message, oauth=self.tokens.can_refresh, **_fields(failure.error))
+        self.tokens.reject(token, refused)
+        return replace(failure, error=refused)
 
     def _watch_remaining(self, response: requests.Response) -> None:
         """Tell the pacer HubSpot's view of the limit: the limit itself first, so Remaining is read against it."""

@@ -54,7 +54,32 @@ class HubSpotError(Exception):
 
 
 class AuthenticationError(HubSpotError):
-    """401: the token is missing, wrong, revoked or expired beyond refreshing. Never retried blindly."""
+    """401: the token is missing, wrong, revoked or expired beyond refreshing. Never retried blindly.
+
+    ``oauth`` says which settings gave the refused token (True: the OAuth trio, False: access_token), so the
+    message names them and the next step; None when the message already does (a refused refresh).
+    """
+
+    def __init__(self, message: str, *, oauth: bool | None = None, **fields: Any) -> None:
+        self.oauth = oauth
+        super().__init__(message, **fields)
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if self.oauth is None:
+            return base
+        return f"{OAUTH_REFUSED if self.oauth else PRIVATE_APP_REFUSED} -- {base}"
+
+
+PRIVATE_APP_REFUSED = (
+    "HubSpot refused the access token (revoked, mistyped or from another account): check access_token; "
+    "create a new private app token and set access_token to it"
+)
+OAUTH_REFUSED = (
+    "HubSpot refused the OAuth access token refreshed from client_id, client_secret and refresh_token (the app "
+    "may have been uninstalled or its access revoked): check those settings; re-authorise the app for a new "
+    "refresh_token"
+)
 
 
 class MissingScopesError(HubSpotError):
@@ -66,9 +91,10 @@ class MissingScopesError(HubSpotError):
 
     def __str__(self) -> str:
         base = super().__str__()
-        if not self.scopes:
-            return base
-        return f"{base} -- grant the app the scope(s): {', '.join(self.scopes)}"
+        grant = (f"grant the app the scope(s): {', '.join(self.scopes)}" if self.scopes
+                 else "grant the app the scope HubSpot names below")
+        return (f"HubSpot refused the request because the app's scopes lack one it needs: {grant} (in the private "
+                f"app's or the OAuth app's settings in HubSpot; an OAuth app is then re-authorised) -- {base}")
 
 
 class DailyLimitError(HubSpotError):

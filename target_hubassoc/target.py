@@ -210,7 +210,7 @@ class TargetHubAssoc(Target):
             return
         self._finished = True
         if failure is not None:
-            self.logger.error("target-hubassoc stopped at %s: %s", where, _brief(failure),
+            self.logger.error("%s", self._stop_line(failure, where),
                               exc_info=not isinstance(failure, _EXPECTED_FAILURES))
             mark_reported(failure)
         lines = self.writer.stats.summary_lines(
@@ -220,6 +220,14 @@ class TargetHubAssoc(Target):
             self.logger.info(line)
         self.writer.close()
         self.client.close()
+
+    def _stop_line(self, failure: BaseException, where: str) -> str:
+        """Why the run stopped: HubSpot's refusal is not the input's fault, so only an input failure names a place."""
+        if isinstance(failure, (HubSpotError, WriterFailedError)):
+            line = self.message_reader.line_number if isinstance(self.message_reader, NumberedSingerReader) else 0
+            return f"target-hubassoc stopped: {_brief(failure)} (while writing the records read up to input line " \
+                   f"{line})"
+        return f"target-hubassoc stopped at {where}: {_brief(failure)}"
 
     def _end_of_input_failure(self) -> FatalSyncError | None:
         """What makes a run that wrote everything fail: keys that matched no stream, too many rejected records."""

@@ -88,3 +88,19 @@ def test_a_rejected_token_is_not_handed_out_again() -> None:
     source.reject(source.bearer(), AuthenticationError("revoked", status=401, category="INVALID_AUTHENTICATION"))
     with pytest.raises(AuthenticationError, match="401 INVALID_AUTHENTICATION"):
         source.bearer()
+
+
+def test_a_refused_oauth_token_names_the_three_oauth_settings_and_re_authorising() -> None:
+    error = AuthenticationError("Authentication credentials not found.", oauth=True, status=401,
+                                category="INVALID_AUTHENTICATION")
+    assert str(error) == (
+        "HubSpot refused the OAuth access token refreshed from client_id, client_secret and refresh_token (the app "
+        "may have been uninstalled or its access revoked): check those settings; re-authorise the app for a new "
+        "refresh_token -- HubSpot 401 INVALID_AUTHENTICATION: Authentication credentials not found.")
+
+
+def test_every_thread_that_meets_a_refused_token_hears_which_setting_to_check() -> None:
+    source = TokenSource(Credentials.from_config({"access_token": "t"}), lambda form: {})
+    source.reject(source.bearer(), AuthenticationError("revoked", oauth=False, status=401))
+    with pytest.raises(AuthenticationError, match="check access_token; create a new private app token"):
+        source.bearer()
