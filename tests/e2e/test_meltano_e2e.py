@@ -1,18 +1,25 @@
 """The real `meltano` runs both plugins against a sandbox: every direction ends in exactly the expected data.
 
-These install the plugins into .meltano/ once (seconds when already installed) and use a Meltano system
-database per test, so each test's state is its own.
+These use the plugins conftest.py installed into .meltano/ and a Meltano system database per test, so each
+test's state is its own.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from association_edges import (
+    Edge,
+    batches_saved,
+    edge,
+    requests_for_contacts_to_deals,
+    store_edges,
+    v3_visible,
+)
 
 from demo.make_changes import CHANGES_PATH, change_records, demo_store, render
 from demo.pipeline import MeltanoProject
@@ -21,48 +28,7 @@ from hubassoc.sandbox import Sandbox, Store
 
 pytestmark = pytest.mark.e2e
 
-Edge = tuple[str, str, str, str, int]
 TAP_STATE_ID = "sandbox:tap-hubassoc-to-target-jsonl"
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """`meltano install` once for the module: every test then reuses the plugins' virtualenvs."""
-    MeltanoProject("http://127.0.0.1:9", tmp_path_factory.mktemp("install")).install()
-
-
-@pytest.fixture
-def demo_sandbox(sandbox: Callable[..., Sandbox], installed: None) -> Sandbox:
-    return sandbox(seed="demo")
-
-
-@pytest.fixture
-def project(demo_sandbox: Sandbox, tmp_path: Path) -> MeltanoProject:
-    return MeltanoProject(demo_sandbox.url, tmp_path)
-
-
-def edge(record: dict[str, Any]) -> Edge:
-    return (parse_object_type(record["from_object_type"]).name, str(record["from_id"]),
-            parse_object_type(record["to_object_type"]).name, str(record["to_id"]),
-            int(record["association_type_id"]))
-
-
-def store_edges(store: Store) -> set[Edge]:
-    return {edge(r) for r in store.records()}
-
-
-def v3_visible(store: Store) -> set[Edge]:
-    """What v3 batch reads return: toward companies only the primary company's associations (API notes)."""
-    primary = {(e.from_type, e.from_id): e.to_id for e in _all_edges(store)
-               if e.to_type == "companies" and store.type_by_id(e.from_type, e.to_type, e.type_id).primary}
-    return {(e.from_type, str(e.from_id), e.to_type, str(e.to_id), e.type_id) for e in _all_edges(store)
-            if e.to_type != "companies" or primary.get((e.from_type, e.from_id)) == e.to_id}
-
-
-def _all_edges(store: Store) -> Iterator[Any]:
-    pairs = {(r["from_object_type"], r["to_object_type"]) for r in store.records()}
-    for from_type, to_type in sorted(pairs):
-        yield from store.edges(from_type, to_type)
 
 
 def csv_edges(path: Path) -> set[Edge]:
@@ -144,7 +110,7 @@ def test_interrupted_run_resumes_from_the_state_meltano_kept(
     first = project.run("tap-hubassoc", "target-jsonl", check=False)
     assert first.returncode != 0
     assert "daily request limit" in first.stderr
-    saved = batches_saved(project, demo_sandbox.store, batch_size=50)
+    saved = batches_saved(project, TAP_STATE_ID, demo_sandbox.store, batch_size=50)
     assert 1 <= saved < 4
 
     demo_sandbox.reset_rate_limits()
@@ -154,22 +120,3 @@ def test_interrupted_run_resumes_from_the_state_meltano_kept(
     rows = jsonl_edges(project.output / "backup" / "associations.jsonl")  # both runs append to one file
     assert set(rows) == {e for e in v3_visible(demo_sandbox.store) if e[0] == "contacts" and e[2] == "deals"}
     assert demo_sandbox.counters()["requests"][read_route] == 4 - saved
-
-
-def requests_for_contacts_to_deals(store: Store) -> int:
-    """Types, listing pages of 100, reads of 50, and per-object pages (500 each) past an object's first 100."""
-    contacts = store.object_ids("contacts")
-    extra = sum(-(-max(0, len(store.targets("contacts", c, "deals")) - 100) // 500) for c in contacts)
-    return 1 + -(-len(contacts) // 100) + -(-len(contacts) // 50) + extra
-
-
-def batches_saved(project: MeltanoProject, store: Store, batch_size: int) -> int:
-    """How many batches the STATE Meltano kept covers: its listing cursor (an object id) plus the skip."""
-    state = json.loads(project.meltano("state", "get", TAP_STATE_ID, check=True).stdout)
-    partitions = state["singer_state"]["bookmarks"].get("associations", {}).get("partitions", [])
-    if not partitions:
-        return 0
-    position = partitions[0]
-    ids = store.object_ids("contacts")
-    start = 0 if position.get("after") is None else ids.index(int(position["after"]))
-    return (start + position.get("skip", 0)) // batch_size
