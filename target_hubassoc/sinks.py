@@ -30,6 +30,9 @@ class WriterOwner(Protocol):
     def drain_all(self, *, is_endofpipe: bool = False) -> None:
         """Drain every sink, then emit the latest STATE."""
 
+    def note_activate_version(self, stream: str) -> None:
+        """Say once per stream what an ACTIVATE_VERSION means here."""
+
 
 class AssociationSink(BatchSink):
     """Hands each record, with its stream and action, to the shared writer; a drain flushes that writer.
@@ -44,6 +47,7 @@ class AssociationSink(BatchSink):
         self.writer = owner.writer
         self.settings = owner.settings
         self._drain_target = owner.drain_all
+        self._note_activate_version = owner.note_activate_version
         super().__init__(target, stream_name, schema, key_properties)
         # The SDK parses every date-time field of every record against this schema. The writer reads none of
         # them but _sdc_deleted_at (only whether it is null), so that is all the sink keeps: parsing the rest was
@@ -94,6 +98,11 @@ class AssociationSink(BatchSink):
             # drain_all, not the SDK's drain of this one sink: the writer holds every stream's records, and the
             # target's drain hands the latest STATE to a writer checkpoint, emitted once they are written.
             self._drain_target()
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """Taken quietly: HubSpot has no table versions, and removing what a record did not name would be a guess."""
+        self._note_activate_version(self.stream_name)
 
     @override
     def process_batch(self, context: dict) -> None:

@@ -79,6 +79,7 @@ class TargetHubAssoc(Target):
             as_received=functools.partial(as_received, keep_metadata=self.settings.add_record_metadata),
         )
         self._finished = False
+        self._versions_noted: set[str] = set()
         self.latest_state: Any = None  # the last STATE message's value; emitted once what came before is written
         self._emitted_state: Any = None
         self._drained_at = time.monotonic()
@@ -91,6 +92,15 @@ class TargetHubAssoc(Target):
                 self.message_reader.on_record = self.take_record
             self.stopper = GracefulStop(self.message_reader, self.stop_on_signal)
             self.stopper.install()
+
+    def note_activate_version(self, stream: str) -> None:
+        """One info line per stream: versions are not applied, and the SDK's "not implemented" warning is not due."""
+        if stream in self._versions_noted:
+            return
+        self._versions_noted.add(stream)
+        self.logger.info(
+            "stream %s: ACTIVATE_VERSION taken; target-hubassoc writes only what records say, so nothing else is "
+            "removed (removals come from archive records or a non-null _sdc_deleted_at)", stream)
 
     def take_state(self, message: dict) -> None:
         """Keep a STATE message's value: the next drain emits it once every record read before it is written."""

@@ -83,6 +83,16 @@ def contact_company(
                   to_id=str(company), **extra)
 
 
+def activate_version(stream: str = "associations", version: int = 1) -> dict[str, Any]:
+    """An ACTIVATE_VERSION message, as taps send at the end of a full-table read."""
+    return {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
+
+
+def log_messages(log: str) -> list[str]:
+    """The messages of a log's lines, without time, level and logger name."""
+    return [line.split(" | ")[-1] for line in log.splitlines()]
+
+
 def state(**value: Any) -> dict[str, Any]:
     """A STATE message."""
     return {"type": "STATE", "value": value}
