@@ -11,36 +11,21 @@ import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from types import FrameType
-from typing import Any
 
 from demo.pipeline import PROJECT_ROOT, SANDBOX_TOKEN, MeltanoProject
-from demo.reverse_etl import STREAM_ACTIONS, WarehouseCounts, compute_changes, count
+from demo.reverse_etl import (
+    STREAM_ACTIONS,
+    ReverseEtlTraffic,
+    WarehouseCounts,
+    compute_changes,
+    count,
+    load_changes,
+)
 from demo.warehouse import Database, Warehouse
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store, preset, seed_store
 
 WORKDIR = PROJECT_ROOT / "output" / "demo"
-
-
-@dataclass(frozen=True)
-class ReverseEtlTraffic:
-    """What the reverse-ETL run sent to the sandbox, which is what HubSpot would have seen."""
-
-    creates: int
-    archives: int
-    api_calls: int
-    rate_limited: int
-
-    @classmethod
-    def from_counters(cls, counters: dict[str, Any]) -> ReverseEtlTraffic:
-        """Inputs by write endpoint, from the sandbox's counters."""
-        inputs = counters["inputs"]
-        return cls(
-            creates=sum(n for route, n in inputs.items() if route.endswith("/batch/create")),
-            archives=sum(n for route, n in inputs.items() if route.endswith("/batch/archive")),
-            api_calls=counters["requests_total"], rate_limited=counters["rate_limited"],
-        )
 
 
 def main() -> int:
@@ -63,8 +48,7 @@ def main() -> int:
         show_warehouse("warehouse before", before, db)
         sandbox.reset_counters()
         say(f"reverse ETL: meltano run tap-postgres target-hubassoc (stream_actions {json.dumps(STREAM_ACTIONS)})")
-        project.with_settings({"TARGET_HUBASSOC_STREAM_ACTIONS": json.dumps(STREAM_ACTIONS)}).run(
-            "tap-postgres", "target-hubassoc")
+        load_changes(project)
         traffic = ReverseEtlTraffic.from_counters(sandbox.counters())
         say("replication again: meltano run tap-hubassoc target-postgres")
         project.run("tap-hubassoc", "target-postgres")

@@ -8,8 +8,11 @@ tap-postgres reads (as streams ``public-links_to_add`` and ``public-links_to_rem
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from demo.pipeline import MeltanoProject
 from demo.warehouse import Database
 
 # target-hubassoc's stream_actions, keyed by the tables' names (streams are named <schema>-<table>).
@@ -117,3 +120,29 @@ def count(db: Database) -> WarehouseCounts:
         missing=db.scalar(STILL_MISSING),
         unwanted=db.scalar(STILL_PRESENT),
     )
+
+
+def load_changes(project: MeltanoProject) -> None:
+    """`meltano run tap-postgres target-hubassoc`: the change tables meltano.yml selects, with their actions."""
+    project.with_settings({"TARGET_HUBASSOC_STREAM_ACTIONS": json.dumps(STREAM_ACTIONS)}).run(
+        "tap-postgres", "target-hubassoc")
+
+
+@dataclass(frozen=True)
+class ReverseEtlTraffic:
+    """What the reverse-ETL run sent to the sandbox, which is what HubSpot would have seen."""
+
+    creates: int
+    archives: int
+    api_calls: int
+    rate_limited: int
+
+    @classmethod
+    def from_counters(cls, counters: dict[str, Any]) -> ReverseEtlTraffic:
+        """Inputs by write endpoint, from the sandbox's counters."""
+        inputs = counters["inputs"]
+        return cls(
+            creates=sum(n for route, n in inputs.items() if route.endswith("/batch/create")),
+            archives=sum(n for route, n in inputs.items() if route.endswith("/batch/archive")),
+            api_calls=counters["requests_total"], rate_limited=counters["rate_limited"],
+        )
