@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 
 from hubassoc.client import HubSpotClient
 
+DEFAULT_PROGRESS_INTERVAL = 10.0  # seconds between progress lines, for both plugins
+
 
 class PeriodicReporter:
     """Every ``interval`` seconds, log each line ``lines()`` returns; ``lines`` must be thread-safe."""

@@ -9,6 +9,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubassoc.client import WRITE_BATCH_LIMIT
+from hubassoc.progress import DEFAULT_PROGRESS_INTERVAL
 from hubassoc.writer import ACTIONS, Action
 
 DEFAULT_DEAD_LETTER_PATH = "hubassoc-rejected.jsonl"
@@ -46,6 +47,11 @@ TARGET_PROPERTIES = th.PropertiesList(
         "everything else and emitting the final STATE).",
     ),
     th.Property(
+        "progress_interval", th.NumberType(minimum=0.01), default=DEFAULT_PROGRESS_INTERVAL,
+        description="Seconds between progress lines on stderr: records read, written (created/archived), "
+        "dead-lettered, records/s, API calls against the request budget and 429s.",
+    ),
+    th.Property(
         "dry_run", th.BooleanType, default=False,
         description="Validate and resolve every record (reading association types is allowed) and log what "
         "would be created and archived per pair, without calling any write endpoint. Invalid records still go "
@@ -71,6 +77,7 @@ class TargetSettings:
     max_rejected_records: int = 0
     dry_run: bool = False
     add_record_metadata: bool = False
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:

@@ -22,9 +22,11 @@ from typing_extensions import override
 from hubassoc.api_version import DEFAULT_API_VERSION
 from hubassoc.dead_letters import DeadLetterFile
 from hubassoc.errors import HubSpotError, mark_reported, was_reported
+from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.runtime import tune_gc
 from hubassoc.settings import CONNECTION_PROPERTIES, client_from_config
 from hubassoc.writer import AssociationWriter, WriterFailedError
+from target_hubassoc.progress import LoadProgress
 from target_hubassoc.reader import NumberedSingerReader
 from target_hubassoc.settings import TARGET_PROPERTIES, TargetSettings
 from target_hubassoc.sinks import AssociationSink, as_received
@@ -79,6 +81,9 @@ class TargetHubAssoc(Target):
             as_received=functools.partial(as_received, keep_metadata=self.settings.add_record_metadata),
         )
         self._finished = False
+        progress = LoadProgress(self.writer.stats, RequestRate(self.client), dry_run=self.settings.dry_run)
+        # float(): a config file's numbers arrive as Decimal, which a thread wait cannot take
+        self.reporter = PeriodicReporter(float(self.settings.progress_interval), progress.lines, self.logger.info)
         self._versions_noted: set[str] = set()
         self.latest_state: Any = None  # the last STATE message's value; emitted once what came before is written
         self._emitted_state: Any = None
@@ -101,6 +106,15 @@ class TargetHubAssoc(Target):
         self.logger.info(
             "stream %s: ACTIVATE_VERSION taken; target-hubassoc writes only what records say, so nothing else is "
             "removed (removals come from archive records or a non-null _sdc_deleted_at)", stream)
+
+    @override
+    def listen(self, file_input: IO[str] | None = None) -> None:
+        """Read and write everything, with a progress line every ``progress_interval`` seconds meanwhile."""
+        self.reporter.start()
+        try:
+            super().listen(file_input)
+        finally:
+            self.reporter.stop()
 
     def take_state(self, message: dict) -> None:
         """Keep a STATE message's value: the next drain emits it once every record read before it is written."""
@@ -219,6 +233,7 @@ class TargetHubAssoc(Target):
         if self._finished:
             return
         self._finished = True
+        self.reporter.stop()  # the summary is the last word
         if failure is not None:
             self.logger.error("%s", self._stop_line(failure, where),
                               exc_info=not isinstance(failure, _EXPECTED_FAILURES))

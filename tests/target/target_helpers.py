@@ -8,10 +8,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +138,7 @@ def run_cli(settings: dict[str, Any], messages: Iterable[dict[str, Any] | str], 
     """Run the real CLI as a subprocess: config file in, Singer lines on stdin, in ``workdir``."""
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(settings))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = _environment()
     done = subprocess.run(
         [*target_command(), "--config", str(config_path)], input=singer_text(messages), capture_output=True,
         text=True, cwd=workdir, env=env, timeout=120, check=False,
@@ -143,6 +146,78 @@ def run_cli(settings: dict[str, Any], messages: Iterable[dict[str, Any] | str], 
     states = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     dead_path = Path(settings.get("dead_letter_path") or workdir / "hubassoc-rejected.jsonl")
     return CliRun(done.returncode, states, done.stderr, read_dead_letters(dead_path))
+
+
+class LiveCli:
+    """A ``target-hubassoc`` process fed line by line: its log is read as it comes, to wait for a line."""
+
+    def __init__(self, settings: dict[str, Any], workdir: Path) -> None:
+        config_path = workdir / "config.json"
+        config_path.write_text(json.dumps(settings))
+        self.process = subprocess.Popen(
+            [*target_command(), "--config", str(config_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=workdir, env=_environment(),
+        )
+        self._log: queue.Queue[str] = queue.Queue()
+        self.log_lines: list[str] = []
+        self.states: list[Any] = []  # the STATE lines, read by ``finish``
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._log.put(line.rstrip("\n"))
+
+    def send(self, messages: Iterable[dict[str, Any] | str]) -> None:
+        """Write messages to the target's stdin now, keeping it open."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(singer_text(messages))
+        self.process.stdin.flush()
+
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        """The first log message (after time, level and logger) matching ``pattern`` in full, once it is logged."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._log.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                seen = "\n".join(self.log_lines[-20:])
+                msg = f"no log line matched {pattern!r} within {timeout} s; the last ones:\n{seen}"
+                raise AssertionError(msg) from None
+            self.log_lines.append(line)
+            found = re.fullmatch(pattern, line.split(" | ")[-1])
+            if found:
+                return found
+
+    def finish(self) -> int:
+        """Close stdin, wait for the exit status; the log lines not read yet are added to ``log_lines``."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        assert self.process.stdout is not None
+        self.states = [json.loads(line) for line in self.process.stdout.read().splitlines() if line.strip()]
+        returncode = self.process.wait(timeout=120)
+        self._reader.join(timeout=60)  # stderr ends with the process
+        while not self._log.empty():
+            self.log_lines.append(self._log.get_nowait())
+        return returncode
+
+    def __enter__(self) -> LiveCli:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop the process if a failed test left it running, and close its pipes."""
+        if self.process.poll() is None:
+            self.process.kill()  # this test's own process, by its handle
+            self.process.wait(timeout=60)
+        self._reader.join(timeout=60)
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
 def run_in_process(settings: dict[str, Any], messages: Iterable[dict[str, Any] | str]) -> TargetHubAssoc:
