@@ -134,11 +134,13 @@ def target_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "target_hubassoc"]
 
 
-def run_cli(settings: dict[str, Any], messages: Iterable[dict[str, Any] | str], workdir: Path) -> CliRun:
-    """Run the real CLI as a subprocess: config file in, Singer lines on stdin, in ``workdir``."""
+def run_cli(
+    settings: dict[str, Any], messages: Iterable[dict[str, Any] | str], workdir: Path, **env: str,
+) -> CliRun:
+    """Run the real CLI as a subprocess: config file in, Singer lines on stdin, in ``workdir``, ``env`` added."""
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(settings))
-    env = _environment()
+    env = {**_environment(), **env}
     done = subprocess.run(
         [*target_command(), "--config", str(config_path)], input=singer_text(messages), capture_output=True,
         text=True, cwd=workdir, env=env, timeout=120, check=False,

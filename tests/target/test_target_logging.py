@@ -1,0 +1,50 @@
+"""Warnings and errors reach Meltano at their level, given Meltano's logging for a structured-logging plugin.
+
+Meltano 4 parses a plugin's stderr by level only when meltano.yml lists ``structured-logging`` among the plugin's
+capabilities: it then points SINGER_SDK_LOG_CONFIG at a config using the SDK's StructuredFormatter (one JSON
+object a line). Without the capability every line is logged at INFO.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from meltano.core.logging.parsers import get_parser_factory
+from target_helpers import CrmFactory, config, contact_company, record, run_cli, schema
+
+# What Meltano 4 writes for a plugin with the structured-logging capability (meltano.core.plugin.singer.base).
+MELTANO_SDK_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"singer_formatter": {"()": "singer_sdk.logging.StructuredFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "singer_formatter",
+                             "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}
+
+
+def levels_as_meltano_reads_them(log: str) -> dict[str, int]:
+    """Each message's level, as Meltano's Singer SDK log parser reads it from the plugin's stderr."""
+    parser = get_parser_factory()
+    parsed = [parser.parse_line(line, "singer-sdk") for line in log.splitlines()]
+    assert all(p is not None for p in parsed), log
+    return {p.message: p.level for p in parsed if p is not None}
+
+
+def test_a_rejected_record_is_a_warning_and_the_failure_an_error_in_meltanos_log(
+    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+) -> None:
+    box = crm()
+    logging_config = tmp_path / "logging.json"
+    logging_config.write_text(json.dumps(MELTANO_SDK_LOGGING))
+    bad = record(from_object_type="contacts", from_id="12a", to_object_type="companies", to_id="201")
+    run = run_cli(config(box, dead_letters), [schema(), bad, contact_company(101, 201)], tmp_path,
+                  SINGER_SDK_LOG_CONFIG=str(logging_config))
+    assert run.returncode == 1
+    levels = levels_as_meltano_reads_them(run.log)
+    rejected = [level for message, level in levels.items() if message.startswith("rejected a create record")]
+    stopped = [level for message, level in levels.items() if message.startswith("target-hubassoc stopped")]
+    summary = [level for message, level in levels.items() if message.startswith("Summary: 2 records read")]
+    assert (rejected, stopped, summary) == ([logging.WARNING], [logging.ERROR], [logging.INFO])
