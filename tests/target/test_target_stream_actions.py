@@ -102,3 +102,18 @@ def test_an_unknown_action_is_a_config_error_naming_the_setting_before_any_input
     assert run.returncode == 1
     assert "'delete' is not one of ['create', 'archive'] in config['stream_actions']['links_to_remove']" in run.log
     assert box.counters()["requests_total"] == 0
+
+
+def test_an_unmatched_key_and_too_many_rejected_records_are_both_reported(
+    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+) -> None:
+    box = crm()
+    bad = contact_company(101, 201, ADD) | {"record": {**contact_company(101, 201)["record"], "to_id": "x"}}
+    run = run_cli(config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
+        schema(ADD), bad, contact_company(102, 202, ADD),
+    ], tmp_path)
+    assert run.returncode == 1
+    assert_only(box, {(102, 202, UNLABELED)})
+    [stop] = [line for line in run.log.splitlines() if "target-hubassoc stopped" in line]
+    assert "stream_actions key links_to_remove matched no stream" in stop
+    assert "Also: 1 records were rejected, more than max_rejected_records (0)" in stop
