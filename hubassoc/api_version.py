@@ -8,6 +8,8 @@ so both go through one code path that asks :func:`associations_prefix` for it.
 
 from __future__ import annotations
 
+from hubassoc.errors import quoted
+
 V3 = "v3"
 V4 = "v4"
 DATED = "2026-03"
@@ -33,7 +35,7 @@ def parse_api_version(value: object) -> str:
         return DEFAULT_API_VERSION
     text = str(value).strip().lower()
     if text not in _PREFIXES:
-        msg = f"api_version {value!r} is not one of {', '.join(API_VERSIONS)}"
+        msg = f"api_version {quoted(value)} is not one of {', '.join(API_VERSIONS)}"
         raise UnknownApiVersionError(msg)
     return text
 

@@ -29,6 +29,7 @@ from hubassoc.errors import (
     HubSpotError,
     MissingScopesError,
     RetriesExhaustedError,
+    quoted,
 )
 from hubassoc.limits import (
     DAILY_LIMIT_HEADER,
@@ -518,7 +519,7 @@ class HubSpotClient:
     def _read_remaining(self, from_type: str, from_id: str, to_type: str, after: str) -> list[Edge]:
         """Follow an object's association paging through the per-object endpoint, to the end."""
         if not is_object_id(from_id):
-            msg = f"HubSpot returned a non-numeric object id {from_id!r}"
+            msg = f"HubSpot returned a non-numeric object id {quoted(from_id)}"
             raise HubSpotError(msg)
         from_path, to_path = parse_object_type(from_type).path, parse_object_type(to_type).path
         path = f"/crm/v3/objects/{from_path}/{from_id}/associations/{to_path}"

@@ -82,7 +82,7 @@ class AssociationsV4:
 
     def __init__(self, client: HubSpotClient, api_version: str) -> None:
         if not is_labelled(api_version):
-            msg = f"AssociationsV4 speaks v4 shapes; api_version {api_version!r} does not have them"
+            msg = f"AssociationsV4 speaks v4 shapes; api_version {quoted(api_version)} does not have them"
             raise ValueError(msg)
         self.client = client
         self.prefix = associations_prefix(api_version)

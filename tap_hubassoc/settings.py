@@ -16,6 +16,7 @@ from singer_sdk import typing as th
 from hubassoc.auth import validate_api_url
 from hubassoc.client import READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType, UnknownObjectTypeError, is_object_id, parse_object_type
+from hubassoc.progress import DEFAULT_PROGRESS_INTERVAL
 from hubassoc.settings import CONNECTION_PROPERTIES, DEFAULT_API_URL
 from tap_hubassoc.versions import SETTING as VERSIONING_SETTING
 from tap_hubassoc.versions import VERSIONING_PROPERTY
@@ -29,7 +30,6 @@ _DEFAULT_UNDIRECTED = (
 DEFAULT_PAIRS: list[dict[str, str]] = [
     {"from": a, "to": b} for x, y in _DEFAULT_UNDIRECTED for a, b in ((x, y), (y, x))
 ]
-DEFAULT_PROGRESS_INTERVAL = 10.0
 
 TAP_PROPERTIES = th.PropertiesList(
     th.Property(

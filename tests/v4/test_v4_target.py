@@ -171,7 +171,7 @@ def test_a_label_that_names_another_type_than_the_id_is_rejected(crm: Crm, versi
     ]))
     assert between(box) == {(OTHER, billing)}  # a name v4 cannot resolve does not overrule the id
     [letter] = read_dead_letters(dead)
-    assert letter["reason"] == (f"association_type_id {billing} and association_label 'Primary' (id {PRIMARY}) "
+    assert letter["reason"] == (f'association_type_id {billing} and association_label "Primary" (id {PRIMARY}) '
                                 "name different types: give one, or make them agree")
 
 
@@ -183,7 +183,7 @@ def test_an_unknown_label_is_rejected_with_the_pairs_types(crm: Crm, version: st
     assert between(box) == set()
     [letter] = read_dead_letters(dead)
     assert letter["reason"] == (
-        "association_label 'Decision maker' is not a contacts->companies association type here; it has: "
+        'association_label "Decision maker" is not a contacts->companies association type here; it has: '
         f"{PRIMARY} (Primary), {UNLABELED} (contact_to_company_unlabeled), {billing} ({BILLING})")
 
 
