@@ -13,7 +13,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from hubassoc.auth import validate_api_url
+from hubassoc.auth import Credentials, validate_api_url
 from hubassoc.client import READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType, UnknownObjectTypeError, is_object_id, parse_object_type
 from hubassoc.progress import DEFAULT_PROGRESS_INTERVAL
@@ -111,10 +111,12 @@ def ids_digest(ids: list[str]) -> str:
 def config_problems(config: Mapping[str, Any]) -> list[str]:
     """What is wrong with a config beyond its JSON schema, each as a sentence a user can act on."""
     problems: list[str] = []
-    try:
-        validate_api_url(str(config.get("api_url") or DEFAULT_API_URL))
-    except ValueError as exc:
-        problems.append(str(exc))
+    for check in (lambda: validate_api_url(str(config.get("api_url") or DEFAULT_API_URL)),
+                  lambda: Credentials.from_config(dict(config))):
+        try:
+            check()
+        except ValueError as exc:
+            problems.append(str(exc))
     try:
         pairs = parse_pairs(config)
         ids = parse_from_ids(config)

@@ -63,7 +63,12 @@ def test_plain_http_is_refused_unless_loopback(url: str) -> None:
 
 @pytest.mark.parametrize("url", ["https://api.hubapi.com", "http://127.0.0.1:5000", "http://localhost:1"])
 def test_https_and_loopback_http_are_accepted(url: str) -> None:
-    assert config_problems({"api_url": url}) == []
+    assert config_problems({"api_url": url, "access_token": TOKEN}) == []
+
+
+def test_a_config_without_credentials_names_the_settings_to_set() -> None:
+    assert config_problems({"api_url": "https://api.hubapi.com"}) == [
+        "no credentials: set access_token (private app) or client_id, client_secret and refresh_token"]
 
 
 def test_tap_fails_before_any_request_on_a_bad_setting() -> None:
