@@ -11,8 +11,8 @@ def tune_gc() -> None:
     """Collect cycles less often, and never again walk the objects alive at start (the SDK and its modules).
 
     A run keeps up to a flush's worth of records alive and replaces them over and over; with Python's default
-    thresholds the collector walks every live object again and again, a quarter of the target's CPU per
-    record (measured by benchmarks/). Reference counting still frees records at once; only cycles wait longer.
+    thresholds the collector walks every live object again and again. Reference counting still frees records at
+    once; only cycles wait longer.
     """
     gc.collect()
     gc.freeze()

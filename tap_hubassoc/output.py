@@ -1,10 +1,8 @@
 """The tap's Singer output: RECORD lines encoded by msgspec or the standard library's C encoder, written in blocks.
 
-The SDK's writer encodes every message with simplejson and writes and flushes each one: at least a system
-call per record (one per write when PYTHONUNBUFFERED is set, as in many containers), together about a third
-of the tap's CPU per record (measured by benchmarks/). Records need neither: they are kept until 64 KiB have
-gathered or another message comes, which writes them first and flushes, so a reader never sees a STATE
-before the records it covers. The tap flushes what is left when a sync ends, however it ends. A record the
+The SDK's writer encodes every message with simplejson and writes and flushes each one, a system call per
+record; records need neither. They are kept until 64 KiB have gathered or another message comes, which writes
+them first and flushes, so a reader never sees a STATE before the records it covers. The tap flushes what is left when a sync ends, however it ends. A record the
 fast path cannot encode exactly as the SDK would (a Decimal or NaN from a stream map, say) takes the SDK's
 own encoding.
 """

@@ -93,9 +93,8 @@ class Store:
     def batch(self) -> Iterator[None]:
         """Hold the store for a whole batch request: one lock per batch, not one per input.
 
-        Every method takes the (reentrant) lock itself; with eight handler threads taking it thousands of
-        times a batch, they queued on it (lock and GIL handed back and forth), which made the sandbox, not the
-        plugin, what a load benchmark measured.
+        Every method takes the (reentrant) lock itself; taken thousands of times a batch by several handler
+        threads, it would make the sandbox, not the plugin, what a load benchmark measures.
         """
         with self._lock:
             yield
