@@ -2,9 +2,9 @@
 
 The SDK's writer encodes every message with simplejson and writes and flushes each one, a system call per
 record; records need neither. They are kept until 64 KiB have gathered or another message comes, which writes
-them first and flushes, so a reader never sees a STATE before the records it covers. The tap flushes what is left when a sync ends, however it ends. A record the
-fast path cannot encode exactly as the SDK would (a Decimal or NaN from a stream map, say) takes the SDK's
-own encoding.
+them first and flushes, so a reader never sees a STATE before the records it covers. The tap flushes what is
+left when a sync ends, however it ends. A record the fast path cannot encode exactly as the SDK would (a Decimal
+or NaN from a stream map, say) takes the SDK's own encoding.
 """
 
 from __future__ import annotations
