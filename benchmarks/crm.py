@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubassoc.client import LIST_PAGE_LIMIT, PER_OBJECT_PAGE_LIMIT, READ_BATCH_LIMIT, WRITE_BATCH_LIMIT
+from hubassoc.limits import LIST_PAGE_LIMIT, PER_OBJECT_PAGE_LIMIT, READ_BATCH_LIMIT, WRITE_BATCH_LIMIT
 from hubassoc.objects import ObjectType, ordinary_type, parse_object_type
 from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA
 from hubassoc.sandbox import SeedSpec, Store, seed_store

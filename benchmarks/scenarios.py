@@ -29,7 +29,7 @@ from benchmarks.crm import (
 )
 from benchmarks.modes import Mode
 from benchmarks.processes import ProcessRun, plugin_command, run_process, write_config
-from hubassoc.client import WRITE_BATCH_LIMIT
+from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from hubassoc.sandbox.config import DEFAULT_TOKEN
 

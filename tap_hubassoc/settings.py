@@ -14,7 +14,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from hubassoc.auth import Credentials, validate_api_url
-from hubassoc.client import READ_BATCH_LIMIT
+from hubassoc.limits import READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType, UnknownObjectTypeError, is_object_id, parse_object_type
 from hubassoc.progress import DEFAULT_PROGRESS_INTERVAL
 from hubassoc.settings import CONNECTION_PROPERTIES, DEFAULT_API_URL

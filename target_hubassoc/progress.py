@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from hubassoc.progress import RequestRate
-from hubassoc.writer import WriteStats
+from target_hubassoc.writer import WriteStats
 
 
 class LoadProgress:

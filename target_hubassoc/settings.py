@@ -8,9 +8,9 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from hubassoc.client import WRITE_BATCH_LIMIT
+from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.progress import DEFAULT_PROGRESS_INTERVAL
-from hubassoc.writer import ACTIONS, Action
+from target_hubassoc.writer import ACTIONS, Action
 
 DEFAULT_DEAD_LETTER_PATH = "hubassoc-rejected.jsonl"
 DEFAULT_MAX_WORKERS = 8  # hubassoc.settings' default for max_workers

@@ -9,9 +9,9 @@ from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from hubassoc.writer import Action, AssociationWriter
 from target_hubassoc.settings import TargetSettings
 from target_hubassoc.stream_actions import StreamActions
+from target_hubassoc.writer import Action, AssociationWriter
 
 if TYPE_CHECKING:
     from singer_sdk import Target

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from singer_sdk.exceptions import FatalSyncError
 
-from hubassoc.writer import Action
+from target_hubassoc.writer import Action
 
 logger = logging.getLogger("target-hubassoc")
 TABLE_SEPARATOR = "-"

@@ -20,18 +20,18 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from hubassoc.api_version import DEFAULT_API_VERSION
-from hubassoc.dead_letters import DeadLetterFile
 from hubassoc.errors import HubSpotError, mark_reported, was_reported
 from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.runtime import tune_gc
 from hubassoc.settings import CONNECTION_PROPERTIES, client_from_config
-from hubassoc.writer import AssociationWriter, WriterFailedError
+from target_hubassoc.dead_letters import DeadLetterFile
 from target_hubassoc.progress import LoadProgress
 from target_hubassoc.reader import NumberedSingerReader
 from target_hubassoc.settings import TARGET_PROPERTIES, TargetSettings
 from target_hubassoc.sinks import AssociationSink, as_received
 from target_hubassoc.stream_actions import StreamActions
 from target_hubassoc.termination import GracefulStop
+from target_hubassoc.writer import AssociationWriter, WriterFailedError
 
 # Failures whose message says it all; anything else is logged with its traceback.
 _EXPECTED_FAILURES = (HubSpotError, FatalSyncError, InvalidInputLine, WriterFailedError)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from target_helpers import CrmFactory, LiveCli, config, contact_company, record, schema
 
-from hubassoc.writer import WriteStats
 from target_hubassoc.progress import progress_line
+from target_hubassoc.writer import WriteStats
 
 REQUESTS = r"requests \d+ \(\d+ in the last \d+\.\d s, budget 100 per 10 s\), 429s 0"
 

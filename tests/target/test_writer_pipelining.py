@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from hubassoc.client import AssociationInput, ClientSettings, ClientStats, InputError
-from hubassoc.dead_letters import DeadLetterFile
 from hubassoc.errors import HubSpotError
-from hubassoc.writer import AssociationWriter, WriterFailedError
+from target_hubassoc.dead_letters import DeadLetterFile
+from target_hubassoc.writer import AssociationWriter, WriterFailedError
 
 TYPES = [(1, "contact_to_company"), (279, "contact_to_company_unlabeled")]
 

@@ -14,11 +14,13 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from hubassoc.client import AssociationInput, ClientSettings, ClientStats, InputError
-from hubassoc.dead_letters import DeadLetter, DeadLetterFile
 from hubassoc.objects import parse_object_type
 from hubassoc.records import AssociationKey
 from hubassoc.types import PairTypes
-from hubassoc.writer import (
+from target_hubassoc.dead_letters import DeadLetter, DeadLetterFile
+from target_hubassoc.settings import TargetSettings
+from target_hubassoc.target import TargetHubAssoc
+from target_hubassoc.writer import (
     AssociationWriter,
     InvalidAssociationError,
     Pending,
@@ -27,8 +29,6 @@ from hubassoc.writer import (
     association_type,
     plan_batches,
 )
-from target_hubassoc.settings import TargetSettings
-from target_hubassoc.target import TargetHubAssoc
 
 CONTACTS, COMPANIES = parse_object_type("contacts"), parse_object_type("companies")
 # What HubSpot's types endpoint lists for contacts->companies in an account with one custom label.

@@ -41,11 +41,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from hubassoc.api_version import DEFAULT_API_VERSION, is_labelled, parse_api_version
-from hubassoc.client import WRITE_BATCH_LIMIT, AssociationInput, ClientStats, HubSpotClient, InputError
+from hubassoc.client import AssociationInput, ClientStats, HubSpotClient, InputError
 from hubassoc.client_v4 import AssociationsV4, LabelledInput
-from hubassoc.dead_letters import DeadLetter, DeadLetterFile
 from hubassoc.errors import HubSpotError, quoted
 from hubassoc.labels import PairLabels, PairLabelsCache, labelled_input
+from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.objects import (
     ID_FIX,
     ObjectType,
@@ -56,6 +56,7 @@ from hubassoc.objects import (
 )
 from hubassoc.records import AssociationKey
 from hubassoc.types import PairTypes, PairTypesCache, ResolvedType, UnknownAssociationTypeError
+from target_hubassoc.dead_letters import DeadLetter, DeadLetterFile
 
 logger = logging.getLogger("hubassoc.writer")
 
