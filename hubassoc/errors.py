@@ -43,6 +43,12 @@ class HubSpotError(Exception):
             route=route,
         )
 
+    @property
+    def fields(self) -> dict[str, Any]:
+        """What HubSpot said, as keyword arguments: to raise the same answer as another kind of error."""
+        return {"status": self.status, "category": self.category, "sub_category": self.sub_category,
+                "correlation_id": self.correlation_id, "route": self.route}
+
     def __str__(self) -> str:
         parts = [f"HubSpot {self.status or 'request'}"]
         if self.category:

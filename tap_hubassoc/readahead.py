@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from hubassoc.concurrency import map_in_order
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,36 +69,10 @@ class WorkerSlots:
     def ordered(self, fn: Callable[[T], R], items: Iterable[T], started: Iterable[Future[R]] = ()) -> Iterator[R]:
         """``fn`` over ``items`` on the workers, results in input order after those of ``started``.
 
-        As the client's ``map_ordered`` (at most ``2 * max_workers`` results pending, an error raised at its
-        place in order, what is pending cancelled when the caller stops), except that it may begin with tasks
-        already started: a partition read ahead continues here without a pause. It takes the next task before
-        handing on each result, so the workers are not idle while results read ahead are emitted (that took
-        seconds of CPU after the last listing page, with the partition's last reads not yet sent).
+        As the client's ``map_ordered``, counted here, and beginning with tasks already started: a partition
+        read ahead continues here without a pause.
         """
-        limit = 2 * self.max_workers
-        pending: deque[Future[R]] = deque(started)
-        source = iter(items)
-        failure: Exception | None = None  # from ``items`` (a failed listing): raised after the results before it
-        try:
-            while True:
-                if len(pending) < limit:
-                    try:
-                        item = next(source, _END)
-                    except Exception as exc:  # re-raised below, after the results before it
-                        failure = exc
-                        break
-                    if item is _END:
-                        break
-                    pending.append(self.submit(fn, item))  # type: ignore[arg-type]
-                if pending and (len(pending) >= limit or pending[0].done()):
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-            if failure is not None:
-                raise failure
-        finally:
-            for future in pending:
-                future.cancel()
+        return map_in_order(self.submit, fn, items, 2 * self.max_workers, started)
 
     def _settled(self) -> None:
         with self.changed:
