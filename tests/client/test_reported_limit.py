@@ -145,7 +145,7 @@ def test_adopted_budget_paces_requests() -> None:
     pacer.observe_limit(2, 1.0)
     for ticket in [pacer.acquire(), pacer.acquire()]:
         pacer.done(ticket)
-    assert pacer._wait_needed() == pytest.approx(1.0)  # the third waits one reported interval after the replies
+    assert pacer.seconds_to_wait() == pytest.approx(1.0)  # the third waits one reported interval after the replies
 
 
 def test_shortfall_is_measured_against_the_adopted_budget() -> None:
@@ -154,4 +154,4 @@ def test_shortfall_is_measured_against_the_adopted_budget() -> None:
         pacer.acquire()
     pacer.observe_limit(100, 10.0)
     pacer.observe_remaining(90)  # we think 92 are left of 100: 2 went to someone else
-    assert pacer._wait_needed() == pytest.approx(10.0 / 100 * 2)
+    assert pacer.seconds_to_wait() == pytest.approx(10.0 / 100 * 2)

@@ -34,9 +34,9 @@ def test_slot_frees_one_window_after_the_reply_not_the_send() -> None:
     clock.now += 3.0  # the reply arrives 3 s after the send
     pacer.done(ticket)
     clock.now += 9.9
-    assert pacer._wait_needed() == pytest.approx(0.1)
+    assert pacer.seconds_to_wait() == pytest.approx(0.1)
     clock.now += 0.1
-    assert pacer._wait_needed() <= 0
+    assert pacer.seconds_to_wait() <= 0
 
 
 def test_a_request_long_in_flight_does_not_hide_the_slots_freed_after_it() -> None:
@@ -66,7 +66,7 @@ def test_hold_pauses_every_sender() -> None:
     clock = FakeClock()
     pacer = Pacer(100, 10.0, clock=clock)
     pacer.hold(2.5)
-    assert pacer._wait_needed() == pytest.approx(2.5)
+    assert pacer.seconds_to_wait() == pytest.approx(2.5)
 
 
 def test_remaining_spent_by_our_own_requests_does_not_slow_us_down() -> None:
@@ -75,7 +75,7 @@ def test_remaining_spent_by_our_own_requests_does_not_slow_us_down() -> None:
     for _ in range(8):
         pacer.acquire()
     pacer.observe_remaining(2)  # HubSpot agrees: the other 8 are ours
-    assert pacer._wait_needed() <= 0
+    assert pacer.seconds_to_wait() <= 0
 
 
 def test_remaining_spent_by_another_app_slows_us_down_in_proportion() -> None:
@@ -84,7 +84,7 @@ def test_remaining_spent_by_another_app_slows_us_down_in_proportion() -> None:
     for _ in range(10):
         pacer.acquire()
     pacer.observe_remaining(40)  # we think 90 are left: 50 went to someone else
-    assert pacer._wait_needed() == pytest.approx(10.0 / 100 * 50)
+    assert pacer.seconds_to_wait() == pytest.approx(10.0 / 100 * 50)
 
 
 def test_waiting_sender_wakes_when_an_in_flight_request_finishes() -> None:
