@@ -13,7 +13,10 @@ from urllib.parse import urlsplit
 
 from hubassoc.errors import AuthenticationError, HubSpotError
 
-REFRESH_MARGIN_SECONDS = 120  # refresh this long before HubSpot's expiry, so no request carries a dead token
+# A token is refreshed this long before HubSpot's expiry, so that no request carries a dead one: a part of its
+# lifetime, so that short-lived tokens are not refreshed on every request, and at most a fixed margin.
+REFRESH_MARGIN_SECONDS = 120
+REFRESH_MARGIN_FRACTION = 0.1
 _PLAIN_NETLOC = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")  # host[:port], nothing else
 _UNSAFE = re.compile(r"[\\\s@\x00-\x1f\x7f]")  # characters URL parsers read differently
 
@@ -117,7 +120,7 @@ class TokenSource:
         self._lock = threading.Lock()
         self._token: Secret | None = credentials.access_token
         self._refresh_token = credentials.refresh_token
-        self._expires_at = float("inf") if credentials.access_token else 0.0
+        self._refresh_at = float("inf") if credentials.access_token else 0.0
         self._dead: HubSpotError | None = None  # why no token can be sent any more, once that is known
         self.refreshes = 0
 
@@ -131,7 +134,7 @@ class TokenSource:
         with self._lock:
             if self._dead is not None:  # every thread hears the answer HubSpot gave, and nothing more is sent
                 raise _again(self._dead)
-            if self._token is None or self._clock() >= self._expires_at - REFRESH_MARGIN_SECONDS:
+            if self._token is None or self._clock() >= self._refresh_at:
                 self._refresh_locked()
             assert self._token is not None
             return self._token
@@ -174,7 +177,8 @@ class TokenSource:
         self._token = Secret(body["access_token"])
         if body.get("refresh_token"):
             self._refresh_token = Secret(body["refresh_token"])  # HubSpot may rotate it: keep the new one
-        self._expires_at = self._clock() + float(body.get("expires_in") or 1800)
+        lifetime = float(body.get("expires_in") or 1800)
+        self._refresh_at = self._clock() + lifetime - min(REFRESH_MARGIN_SECONDS, REFRESH_MARGIN_FRACTION * lifetime)
         self.refreshes += 1
 
 
