@@ -162,8 +162,8 @@ class HubSpotClient:
         self.tokens = TokenSource(credentials, self._request_token)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc")
-        # Per-object pages of one batch read are fetched side by side on threads of their own: a batch's objects
-        # past 100 associations are independent chains, and in turn they made one batch a chain of ~20 pages.
+        # Per-object pages of one batch read go side by side on threads of their own: each object past 100
+        # associations is an independent chain, and one after another they would make the batch one long chain.
         self._pages = ThreadPoolExecutor(settings.max_workers, thread_name_prefix="hubassoc-pages")
         # max_workers bounds the requests in flight, whichever thread sends them (the pool's, or a listing one)
         self._in_flight = InFlightSlots(settings.max_workers, self.pacer)
@@ -365,9 +365,8 @@ class HubSpotClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            # requests reads the environment again on every request (it walked every variable twice: 15 % of
-            # a listing page's CPU); proxies and the CA bundle are read from it once, here, instead. The rest of
-            # what it reads is not wanted: a ~/.netrc entry for the host would replace the bearer token.
+            # Proxies and the CA bundle are read from the environment once, here, not by requests on every
+            # request; nothing else it reads there is wanted (a ~/.netrc entry would replace the bearer token).
             session.trust_env = False
             session.proxies, session.verify = _proxies_and_verify(self.base_url)
             adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=2, max_retries=0)
@@ -394,7 +393,7 @@ class HubSpotClient:
             return body
 
 
-# -- response handling (pure functions, unit-tested) ----------------------------------------------------------
+# -- helpers --------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -429,8 +428,7 @@ def _proxies_and_verify(url: str) -> tuple[dict[str, str], bool | str]:
 
 _MALFORMED = object()
 _CONNECT_TIMEOUT = 10.0
-# Request and reply bodies by msgspec (the SDK's msgspec extra): a batch of 2,000 inputs is encoded, and a
-# reply of 1,000 objects' associations decoded, in a fraction of the standard library's time (benchmarks/).
+# Request and reply bodies by msgspec (the SDK's msgspec extra): batch-sized bodies cost the workers' CPU.
 _encode_json = msgspec.json.Encoder().encode
 
 
