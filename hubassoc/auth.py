@@ -86,7 +86,9 @@ class Credentials:
     def from_config(cls, config: dict[str, Any]) -> Credentials:
         """Read the plugins' settings; exactly one of the two ways must be complete."""
         token = config.get("access_token")
-        oauth = [config.get(k) for k in ("client_id", "client_secret", "refresh_token")]
+        client_id, client_secret = config.get("client_id"), config.get("client_secret")
+        refresh_token = config.get("refresh_token")
+        oauth = (client_id, client_secret, refresh_token)
         if token and any(oauth):
             msg = "set either access_token or client_id/client_secret/refresh_token, not both"
             raise ValueError(msg)
@@ -94,7 +96,7 @@ class Credentials:
             return cls(access_token=Secret(token))
         if all(oauth):
             return cls(
-                client_id=str(oauth[0]), client_secret=Secret(oauth[1]), refresh_token=Secret(oauth[2]),
+                client_id=str(client_id), client_secret=Secret(client_secret), refresh_token=Secret(refresh_token),
             )
         msg = "no credentials: set access_token (private app) or client_id, client_secret and refresh_token"
         raise ValueError(msg)
