@@ -98,6 +98,11 @@ def parse_object_type(spelling: object) -> ObjectType:
     return ObjectType(name, OBJECT_TYPE_IDS[name])
 
 
+def pair_path(from_type: str, to_type: str) -> str:
+    """``0-1/0-2``: a pair in a request path, by type id, whatever spelling the user wrote."""
+    return f"{parse_object_type(from_type).path}/{parse_object_type(to_type).path}"
+
+
 @dataclass(frozen=True)
 class DefaultAssociationType:
     """A HubSpot-defined association type, the same id in every account."""

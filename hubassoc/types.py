@@ -1,11 +1,19 @@
-"""A pair's association types, fetched once and resolved by id, by v3 name or to the ordinary default."""
+"""A pair's association types, one interface whatever the API version, and the cache that fetches each pair once.
+
+:class:`PairTypes` resolves a type by id, by v3 name or by label, names the pair's ordinary type and the type a
+record names; ``types_v3`` and ``types_v4`` implement it from what each API lists. Each type knows its inverse
+(the type of the other direction that is the same association) where that is known without reading the other
+direction: HubSpot-defined types always (:mod:`hubassoc.objects`); a user-defined one through :meth:`inverse_in`.
+"""
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from hubassoc.client import HubSpotClient
 from hubassoc.errors import quoted
 from hubassoc.objects import ObjectType, default_types, ordinary_type
 
@@ -15,42 +23,46 @@ class UnknownAssociationTypeError(ValueError):
 
 
 @dataclass(frozen=True)
-class ResolvedType:
-    """One type of one pair, with everything a record carries about it."""
+class AssociationType:
+    """One type of one pair, with everything a record carries about it; None where the API does not say."""
 
     type_id: int
-    name: str
-    category: str | None
-    label: str | None = None  # v3 lists no labels
+    name: str | None  # the v3 name (contact_to_company_unlabeled, billing_contact)
+    category: str | None  # HUBSPOT_DEFINED, USER_DEFINED, INTEGRATOR_DEFINED
+    label: str | None = None
+    inverse_id: int | None = None  # the other direction's type id for the same association
 
 
-class PairTypes:
-    """The types of one (from, to) pair in this account, as HubSpot's types endpoint lists them."""
+class PairTypes(ABC):
+    """The types of one (from, to) pair in this account, as one API version lists them."""
 
-    def __init__(self, from_type: ObjectType, to_type: ObjectType, listed: list[tuple[int, str]]) -> None:
+    def __init__(self, from_type: ObjectType, to_type: ObjectType, types: list[AssociationType]) -> None:
         self.from_type = from_type
         self.to_type = to_type
-        defaults = {t.type_id for t in default_types(from_type, to_type)}
-        self.types = [ResolvedType(i, n, _category(i, defaults)) for i, n in listed]
-        self._by_id = {t.type_id: t for t in self.types}
-        self._by_name = {t.name.lower(): t for t in self.types}
+        self.types = types
+        self._by_id = {t.type_id: t for t in types}
 
-    def by_id(self, type_id: int) -> ResolvedType:
+    def by_id(self, type_id: int) -> AssociationType:
         """Resolve a numeric type id, as records carry it."""
         found = self._by_id.get(type_id)
         if found is None:
             raise UnknownAssociationTypeError(self._unknown(f"type id {type_id}"))
         return found
 
-    def by_name(self, name: str) -> ResolvedType:
+    @abstractmethod
+    def by_name(self, name: str) -> AssociationType:
         """Resolve a v3 name such as contact_to_company_unlabeled or billing_contact."""
-        found = self._by_name.get(name.strip().lower())
-        if found is None:
-            raise UnknownAssociationTypeError(self._unknown(f"type {quoted(name)}"))
-        return found
 
-    def ordinary(self) -> ResolvedType:
-        """The pair's unlabeled type: what a record without a type means. Never the primary one."""
+    @abstractmethod
+    def by_label(self, label: str) -> AssociationType:
+        """Resolve a label such as ``Billing contact`` (case-insensitive)."""
+
+    @abstractmethod
+    def record_type(self, record: dict[str, Any]) -> AssociationType | None:
+        """The type a record names by its type fields; None where the version lets HubSpot choose."""
+
+    def ordinary(self) -> AssociationType:
+        """The pair's unlabeled type: what a record without a type means in v3. Never the primary one."""
         default = ordinary_type(self.from_type, self.to_type)
         if default is not None and default.type_id in self._by_id:
             return self._by_id[default.type_id]
@@ -59,27 +71,41 @@ class PairTypes:
         msg = f"{self.from_type}->{self.to_type} has no single ordinary type: give association_type_id"
         raise UnknownAssociationTypeError(msg)
 
+    def inverse_in(self, backward: PairTypes, kind: AssociationType) -> AssociationType | None:
+        """``kind``'s inverse among ``backward`` (the to->from types): by id where known, else by category and label.
+
+        A user-defined label with the same text both ways is its own inverse; a paired label (a different text
+        each way) cannot be matched from what HubSpot lists, so it has none here rather than a guess.
+        """
+        if kind.inverse_id is not None:
+            return backward._by_id.get(kind.inverse_id)
+        same = [t for t in backward.types if t.inverse_id is None and t.category == kind.category
+                and _text_key(t) is not None and _text_key(t) == _text_key(kind)]
+        return same[0] if len(same) == 1 else None
+
     def _unknown(self, what: str) -> str:
-        have = ", ".join(f"{t.type_id} ({t.name})" for t in self.types) or "none"
+        have = ", ".join(f"{t.type_id} ({self._shown(t)})" for t in self.types) or "none"
         return f"{what} is not a {self.from_type}->{self.to_type} association type here; it has: {have}"
 
+    def _shown(self, kind: AssociationType) -> str:
+        return kind.label or kind.name or "unlabeled"
 
-def _category(type_id: int, defaults: set[int]) -> str | None:
-    """v3 lists no category: a pair's default ids are the same in every account, so any other is a label.
 
-    For pairs whose defaults are not known here (custom objects) the category is unknown, and says so (null)
-    rather than guessing.
-    """
-    if not defaults:
-        return None
-    return "HUBSPOT_DEFINED" if type_id in defaults else "USER_DEFINED"
+def inverse_ids(from_type: ObjectType, to_type: ObjectType) -> dict[int, int]:
+    """The pair's HubSpot-defined type ids and their inverses (279 -> 280), the same in every account."""
+    return {t.type_id: t.inverse_id for t in default_types(from_type, to_type)}
+
+
+def _text_key(kind: AssociationType) -> str | None:
+    text = kind.label or kind.name
+    return None if text is None else text.strip().lower()
 
 
 class PairTypesCache:
     """Fetch each pair's types once per run, whichever thread asks first."""
 
-    def __init__(self, client: HubSpotClient) -> None:
-        self._client = client
+    def __init__(self, fetch: Callable[[ObjectType, ObjectType], PairTypes]) -> None:
+        self._fetch = fetch
         self._lock = threading.Lock()
         self._pairs: dict[tuple[ObjectType, ObjectType], PairTypes] = {}
 
@@ -88,7 +114,26 @@ class PairTypesCache:
         with self._lock:
             pair = self._pairs.get((from_type, to_type))
             if pair is None:
-                listed = self._client.association_types(from_type.name, to_type.name)
-                pair = PairTypes(from_type, to_type, [(t.type_id, t.name) for t in listed])
-                self._pairs[(from_type, to_type)] = pair
+                pair = self._pairs[(from_type, to_type)] = self._fetch(from_type, to_type)
             return pair
+
+
+def text_field(record: dict[str, Any], field: str) -> str | None:
+    """A record's text field, None when empty; anything but text is an error naming the field."""
+    value = record.get(field)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        msg = f"{field} {quoted(value)} is not text"
+        raise UnknownAssociationTypeError(msg)
+    return value
+
+
+def type_id_field(value: object) -> int:
+    """A record's ``association_type_id`` as an integer; anything else is an error saying what is expected."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    msg = f"association_type_id {quoted(value)} is not an integer type id such as 279"
+    raise UnknownAssociationTypeError(msg)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hubassoc.client import IdPage
+from hubassoc.objects_api import IdPage
 
 PROGRESS_KEYS = ("after", "skip", "index", "from_ids", "done", "pairs")
 

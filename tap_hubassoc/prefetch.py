@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from hubassoc.client import IdPage
+from hubassoc.objects_api import IdPage
 
 MAX_PAGES_AHEAD = 1000  # 100,000 ids, a few MB: a later from type's listing runs on while an earlier one is read
 _POLL_SECONDS = 0.1

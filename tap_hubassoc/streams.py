@@ -24,13 +24,14 @@ from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.singerlib import ActivateVersionMessage
 from typing_extensions import override
 
-from hubassoc.client import LIST_PAGE_LIMIT, Edge, HubSpotClient, IdPage
+from hubassoc.client import HubSpotClient
 from hubassoc.errors import HubSpotError
-from hubassoc.labels import PairLabels, PairLabelsCache, default_names, edge_record
+from hubassoc.limits import LIST_PAGE_LIMIT
 from hubassoc.objects import ObjectType, parse_object_type
+from hubassoc.objects_api import IdPage
 from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA, ASSOCIATION_TYPE_KEY, ASSOCIATION_TYPE_SCHEMA
-from hubassoc.types import PairTypes, PairTypesCache, ResolvedType
+from hubassoc.types import PairTypes, PairTypesCache
 from tap_hubassoc.batches import (
     Batch,
     StartAt,
@@ -172,7 +173,7 @@ class ReadTask:
 
     batch: Batch
     pair: Pair
-    types: PairTypes | PairLabels
+    types: PairTypes
     last: bool
 
 
@@ -188,6 +189,22 @@ class PartitionPlan:
     tasks: Iterator[ReadTask]
 
 
+@dataclass(frozen=True)
+class StartedListing:
+    """A from type's listing, started with the first partition from the cursor ``after``."""
+
+    after: str | None
+    listing: ListingPrefetch
+
+
+@dataclass(frozen=True)
+class ClientSlots:
+    """The worker slots over one client's threads: a closed tap makes a new client, and new slots with it."""
+
+    client: HubSpotClient
+    slots: WorkerSlots
+
+
 class AssociationsStream(HubAssocStream):
     """One record per association edge of every configured pair, partitioned by from type."""
 
@@ -197,10 +214,10 @@ class AssociationsStream(HubAssocStream):
 
     def __init__(self, tap: TapHubAssoc) -> None:
         super().__init__(tap)
-        self._listings: dict[ObjectType, tuple[str | None, ListingPrefetch]] = {}  # by from type, with its start
+        self._listings: dict[ObjectType, StartedListing] = {}  # by from type
         self._planned: dict[ObjectType, PartitionPlan] = {}  # later partitions, read ahead from these plans
         self._read_ahead: ReadAhead[ReadTask, ReadResult] | None = None
-        self._slots: tuple[HubSpotClient, WorkerSlots] | None = None
+        self._slots: ClientSlots | None = None
         self._order: PartitionOrder | None = None
         self._version: int | None = None  # the run's table version while records carry one
 
@@ -236,7 +253,7 @@ class AssociationsStream(HubAssocStream):
     def _count(self, kind: ObjectType) -> int | None:
         """On a worker: the type's objects by search, or None (and the configured order) if search fails."""
         try:
-            return self.hub_tap.client.count_objects(kind.name)
+            return self.hub_tap.objects.count_objects(kind.name)
         except HubSpotError as exc:
             self.logger.warning("could not count %s (%s): partitions keep the configured order", kind, exc)
             return None
@@ -295,7 +312,7 @@ class AssociationsStream(HubAssocStream):
         return PartitionPlan(start, progress, self._tasks(pairs, batches, self.hub_tap.pair_types))
 
     def _tasks(
-        self, pairs: list[Pair], batches: Iterator[Batch], cache: PairTypesCache | PairLabelsCache,
+        self, pairs: list[Pair], batches: Iterator[Batch], cache: PairTypesCache,
     ) -> Iterator[ReadTask]:
         """The tasks, with the pairs' types fetched on first use.
 
@@ -322,9 +339,9 @@ class AssociationsStream(HubAssocStream):
     def _worker_slots(self) -> WorkerSlots:
         """The run's client's worker threads as this stream uses them (a closed tap makes a new client)."""
         client = self.hub_tap.client
-        if self._slots is None or self._slots[0] is not client:
-            self._slots = (client, WorkerSlots(client.submit, client.settings.max_workers))
-        return self._slots[1]
+        if self._slots is None or self._slots.client is not client:
+            self._slots = ClientSlots(client, WorkerSlots(client.submit, client.settings.max_workers))
+        return self._slots.slots
 
     def _start(self, from_type: ObjectType, state: dict[str, Any], names: list[str], digest: str | None) -> StartAt:
         start, reason = start_from_state(state, names, digest)
@@ -358,15 +375,7 @@ class AssociationsStream(HubAssocStream):
 
     def _read(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
         """On a worker thread: one batch read, complete past 100 per object, as records in HubSpot's order."""
-        pair = task.pair
-        if isinstance(task.types, PairLabels):  # v4 / 2026-03: every association, labels included
-            api = self.hub_tap.labelled_api
-            assert api is not None
-            names = default_names(pair.from_type, pair.to_type)
-            labelled = api.batch_read(pair.from_type.name, pair.to_type.name, task.batch.ids)
-            return task, [edge_record(pair.from_type, pair.to_type, edge, names) for edge in labelled]
-        edges = self.hub_tap.client.batch_read(pair.from_type.name, pair.to_type.name, task.batch.ids)
-        return task, _records(pair, task.types, edges)
+        return task, self.hub_tap.associations.records(task.types, task.batch.ids)
 
     def _read_early(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
         """A later partition's read: it takes only budget the requests of the one being read leave.
@@ -385,10 +394,10 @@ class AssociationsStream(HubAssocStream):
         """
         prefetched = self._listings.get(from_type)
         if prefetched is not None:
-            if prefetched[0] == after:
-                return prefetched[1].pages()
+            if prefetched.after == after:
+                return prefetched.listing.pages()
             self._stop_listing(from_type)
-        return self.hub_tap.client.list_object_ids(from_type.name, after=after)
+        return self.hub_tap.objects.list_object_ids(from_type.name, after=after)
 
     def _start_prefetch(self) -> None:
         """List every from type at once (tap_hubassoc.prefetch) and read later ones ahead (tap_hubassoc.readahead).
@@ -404,13 +413,13 @@ class AssociationsStream(HubAssocStream):
         starts = {kind: self._saved_start(kind) for kind in kinds}
         for kind, start in starts.items():
             if kind not in self.hub_tap.from_ids and not start.done:
-                pages = functools.partial(self.hub_tap.client.list_object_ids, kind.name, after=start.after,
+                pages = functools.partial(self.hub_tap.objects.list_object_ids, kind.name, after=start.after,
                                           rank=ranks[kind])
-                self._listings[kind] = (start.after, ListingPrefetch(pages, kind.name))
+                self._listings[kind] = StartedListing(start.after, ListingPrefetch(pages, kind.name))
         self._planned = {kind: self._plan(kind, self._pairs_from(kind), starts[kind])
                          for kind in kinds[1:] if not starts[kind].done}
         lanes = [(kind, plan.tasks) for kind, plan in self._planned.items()]
-        listings = [listing for _, listing in self._listings.values()]
+        listings = [started.listing for started in self._listings.values()]
         self._read_ahead = ReadAhead(self._worker_slots(), self._read_early, _record_count, lanes,
                                      may_start=functools.partial(_one_chain_at_most, listings))
 
@@ -426,7 +435,7 @@ class AssociationsStream(HubAssocStream):
     def _stop_listing(self, kind: ObjectType) -> None:
         prefetched = self._listings.pop(kind, None)
         if prefetched is not None:
-            prefetched[1].stop()
+            prefetched.listing.stop()
 
     def _pairs_from(self, kind: ObjectType) -> list[Pair]:
         return [p for p in self.hub_tap.pairs if p.from_type == kind]
@@ -479,23 +488,3 @@ def _one_chain_at_most(listings: list[ListingPrefetch]) -> bool:
 
 def _record_count(result: ReadResult) -> int:
     return len(result[1])
-
-
-def _records(pair: Pair, types: PairTypes, edges: list[Edge]) -> list[Record]:
-    """The edges of one batch read as records; each type named in it is resolved once, not once per record."""
-    from_type, to_type = pair.from_type.name, pair.to_type.name
-    type_fields = {name: _type_fields(types.by_name(name)) for name in {edge.type_name for edge in edges}}
-    return [
-        {"from_object_type": from_type, "from_id": edge.from_id, "to_object_type": to_type, "to_id": edge.to_id,
-         **type_fields[edge.type_name]}
-        for edge in edges
-    ]
-
-
-def _type_fields(kind: ResolvedType) -> dict[str, Any]:
-    return {
-        "association_type_id": kind.type_id,
-        "association_type": kind.name,
-        "association_category": kind.category,
-        "association_label": None,  # v3 reads carry no label
-    }

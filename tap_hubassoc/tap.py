@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -13,15 +14,15 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from hubassoc.api_version import is_labelled, parse_api_version
-from hubassoc.client import READ_BATCH_LIMIT, HubSpotClient
-from hubassoc.client_v4 import AssociationsV4
+from hubassoc.associations import AssociationsApi, associations_api
+from hubassoc.client import HubSpotClient
 from hubassoc.errors import HubSpotError, mark_reported, was_reported
-from hubassoc.labels import PairLabelsCache
+from hubassoc.limits import READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType
+from hubassoc.objects_api import ObjectsApi
 from hubassoc.runtime import tune_gc
 from hubassoc.settings import client_from_config
-from hubassoc.types import PairTypesCache
+from hubassoc.types import PairTypes, PairTypesCache
 from tap_hubassoc.output import RecordBufferingWriter
 from tap_hubassoc.settings import (
     CONFIG_JSONSCHEMA,
@@ -35,6 +36,15 @@ from tap_hubassoc.settings import (
 from tap_hubassoc.streams import AssociationsStream, AssociationTypesStream
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """The endpoints over one client: a closed tap makes a new client, and new endpoints with it."""
+
+    client: HubSpotClient
+    objects: ObjectsApi
+    associations: AssociationsApi
+
+
 class TapHubAssoc(Tap):
     """HubSpot CRM associations (v3, v4 or 2026-03): the association types and every association of the pairs."""
 
@@ -45,6 +55,7 @@ class TapHubAssoc(Tap):
 
     def __init__(self, **kwargs: Any) -> None:
         self._client: HubSpotClient | None = None
+        self._endpoints: Endpoints | None = None
         self._client_lock = threading.Lock()
         self._closer: weakref.finalize | None = None
         super().__init__(**kwargs)
@@ -77,17 +88,30 @@ class TapHubAssoc(Tap):
                 self._closer()
             self._client = None
 
-    @cached_property
-    def labelled_api(self) -> AssociationsV4 | None:
-        """The v4 / 2026-03 endpoints when ``api_version`` asks for them (over the same client), else None."""
-        version = parse_api_version(self.config.get("api_version"))
-        return AssociationsV4(self.client, version) if is_labelled(version) else None
+    @property
+    def objects(self) -> ObjectsApi:
+        """The objects endpoints (listing, search count) over the run's client."""
+        return self._endpoints_of(self.client).objects
+
+    @property
+    def associations(self) -> AssociationsApi:
+        """The association endpoints ``api_version`` speaks, over the run's client."""
+        return self._endpoints_of(self.client).associations
+
+    def _endpoints_of(self, client: HubSpotClient) -> Endpoints:
+        with self._client_lock:
+            if self._endpoints is None or self._endpoints.client is not client:
+                version = str(self.config.get("api_version") or "")
+                self._endpoints = Endpoints(client, ObjectsApi(client), associations_api(client, version))
+            return self._endpoints
 
     @cached_property
-    def pair_types(self) -> PairTypesCache | PairLabelsCache:
-        """Each pair's types (v3 types endpoint, or v4 labels), fetched once per run whichever stream asks first."""
-        api = self.labelled_api
-        return PairTypesCache(self.client) if api is None else PairLabelsCache(api)
+    def pair_types(self) -> PairTypesCache:
+        """Each pair's types, fetched once per run whichever stream asks first."""
+        return PairTypesCache(self._fetch_types)
+
+    def _fetch_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes:
+        return self.associations.types(from_type, to_type)  # over the current client, should the tap make a new one
 
     @cached_property
     def pairs(self) -> list[Pair]:

@@ -14,7 +14,7 @@ HubSpot knowledge a writer needs and a Singer sink should not carry:
 * v3 batch create/archive take up to 2,000 inputs and answer 207 naming refused inputs in ``context``; those
   become dead letters with HubSpot's category, message and correlationId, and the rest counts as written.
 * With ``api_version`` v4 or 2026-03 types are resolved against the labels endpoint (by id, label or name;
-  :mod:`hubassoc.labels`) and sent by category and id; a record without a type creates HubSpot's default
+  :mod:`hubassoc.types_v4`) and sent by category and id; a record without a type creates HubSpot's default
   association, or archives every type between its two objects. Those two get keys of their own, so they never
   replace a typed record of the same objects: the edge rule above applies them in input order.
 * A full batch (``batch_size`` inputs of one pair and action) is sent at once, while reading goes on; a flush
@@ -22,9 +22,8 @@ HubSpot knowledge a writer needs and a Singer sink should not carry:
   records. A record for a key already sent, or one whose order matters against a sent key, waits: it flushes
   first, as it would against a buffered one.
 * A checkpoint sends the rest too, but does not wait: its callback runs (on the reading thread) once every
-  batch sent before it has settled, and never after a failed batch. Waiting for the last batch's round trip at
-  every checkpoint cost the target 40 % of its wall time at 150 ms (benchmarks/); a STATE handed to a
-  checkpoint still covers only written records.
+  batch sent before it has settled, and never after a failed batch, so reading goes on during the last
+  batch's round trip; a STATE handed to a checkpoint still covers only written records.
 """
 
 from __future__ import annotations
@@ -40,11 +39,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from hubassoc.api_version import DEFAULT_API_VERSION, is_labelled, parse_api_version
-from hubassoc.client import AssociationInput, ClientStats, HubSpotClient, InputError
-from hubassoc.client_v4 import AssociationsV4, LabelledInput
+from hubassoc.api_version import DEFAULT_API_VERSION
+from hubassoc.associations import AssociationsApi, associations_api
+from hubassoc.client import ClientStats, HubSpotClient
 from hubassoc.errors import HubSpotError, quoted
-from hubassoc.labels import PairLabels, PairLabelsCache, labelled_input
 from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.objects import (
     ID_FIX,
@@ -55,7 +53,8 @@ from hubassoc.objects import (
     parse_object_type,
 )
 from hubassoc.records import AssociationKey
-from hubassoc.types import PairTypes, PairTypesCache, ResolvedType, UnknownAssociationTypeError
+from hubassoc.replies import InputError, WriteInput
+from hubassoc.types import AssociationType, PairTypes, PairTypesCache, UnknownAssociationTypeError
 from target_hubassoc.dead_letters import DeadLetter, DeadLetterFile
 
 logger = logging.getLogger("hubassoc.writer")
@@ -68,6 +67,10 @@ _PAIR_REFUSED_STATUSES = frozenset({400, 404})
 _DRY_RUN_SAMPLES = 3
 _REMEMBERED_TYPE_FIELDS = 10_000  # distinct spellings of a record's types kept resolved; more are resolved anew
 PRIMARY_TARGET = "companies"  # every HubSpot primary association points at a company
+# Association keys of records without a type, which v4 and 2026-03 allow (no HubSpot type has an id below 1).
+# They differ, so a create and an archive of the same two objects never replace one another.
+DEFAULT_TYPE_KEY = 0  # create: HubSpot's default association of the pair
+EVERY_TYPE_KEY = -1  # archive: every type between the two objects
 
 
 class InvalidAssociationError(ValueError):
@@ -98,14 +101,14 @@ class Resolved(NamedTuple):
     key: AssociationKey
     from_type: ObjectType
     to_type: ObjectType
-    input: AssociationInput | LabelledInput
+    input: WriteInput
     primary: bool = False
     edge: frozenset[tuple[str, str]] = frozenset()  # the two objects, without direction (associations are two-way)
     primary_slot: tuple[str, str] | None = None  # for a primary type, the object whose one primary company it sets
 
     @classmethod
     def of(
-        cls, key: AssociationKey, from_type: ObjectType, to_type: ObjectType, request: AssociationInput | LabelledInput,
+        cls, key: AssociationKey, from_type: ObjectType, to_type: ObjectType, request: WriteInput,
         primary: bool = False,
     ) -> Resolved:
         """A resolved record with its ``edge`` and ``primary_slot``."""
@@ -178,30 +181,38 @@ class WriteStats:
         return self.read - settled
 
 
+class KnownTypes(NamedTuple):
+    """What a record's type fields resolved to: the same for every record that spells them alike."""
+
+    from_type: ObjectType
+    to_type: ObjectType
+    kind: AssociationType | None  # None: no type (v4 and 2026-03 only)
+    key_type_id: int
+    primary: bool
+
+
 class RecordResolver:
     """Validates a record and resolves its object types, ids and association type against HubSpot."""
 
-    def __init__(self, client: HubSpotClient, labelled: AssociationsV4 | None = None) -> None:
-        self._types: PairTypesCache | PairLabelsCache = \
-            PairTypesCache(client) if labelled is None else PairLabelsCache(labelled)
+    def __init__(self, api: AssociationsApi) -> None:
+        self._api = api
+        self._types = PairTypesCache(api.types)
         self._refused_pairs: dict[tuple[ObjectType, ObjectType], HubSpotError] = {}
-        self._known_pairs: dict[tuple[str, str], PairTypes | PairLabels] = {}
-        # What a valid v3 record's type fields resolved to, by their values and Python types (``_type_fields``):
+        self._known_pairs: dict[tuple[str, str], PairTypes] = {}
+        # What a valid record's type fields resolved to, by their values and Python types (``_type_fields``):
         # a load repeats a few of them in millions of records, so only the ids are new in most records.
-        self._v3_resolved: dict[tuple[Any, ...], tuple[ObjectType, ObjectType, ResolvedType, bool]] = {}
+        self._resolved: dict[tuple[Any, ...], KnownTypes] = {}
 
     def resolve(self, record: object, action: Action = "create") -> Resolved:
         """The record in HubSpot terms, or :class:`InvalidAssociationError` saying why it cannot be one."""
-        known = self._known_v3(record)
+        known = self._known(record, action)
         if known is None:
             return self._resolve(record, action)
         assert isinstance(record, dict)
-        from_type, to_type, resolved_type, primary = known
         from_id, to_id = record.get("from_id"), record.get("to_id")
         if not (_plain_id(from_id) and _plain_id(to_id)):
             from_id, to_id = _object_ids(record)
-        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, resolved_type.type_id)
-        return Resolved.of(key, from_type, to_type, AssociationInput(from_id, to_id, resolved_type.name), primary)
+        return self._resolved_record(known, from_id, to_id)
 
     def _resolve(self, record: object, action: Action) -> Resolved:
         if not isinstance(record, dict):
@@ -209,34 +220,31 @@ class RecordResolver:
         _check_required(record)
         from_type, to_type = _object_type(record, "from_object_type"), _object_type(record, "to_object_type")
         from_id, to_id = _object_id(record, "from_id"), _object_id(record, "to_id")
-        types = self._pair_types(from_type, to_type)
-        if isinstance(types, PairLabels):
-            try:
-                type_id, request = labelled_input(types, record, from_id, to_id, archive=action == "archive")
-            except UnknownAssociationTypeError as exc:
-                raise InvalidAssociationError(str(exc)) from None
-            key = AssociationKey(from_type.name, from_id, to_type.name, to_id, type_id)
-            return Resolved.of(key, from_type, to_type, request, _is_primary(from_type, to_type, type_id))
-        resolved_type = association_type(types, record)
-        primary = _is_primary(from_type, to_type, resolved_type.type_id)
-        self._remember_v3(record, (from_type, to_type, resolved_type, primary))
-        key = AssociationKey(from_type.name, from_id, to_type.name, to_id, resolved_type.type_id)
-        return Resolved.of(key, from_type, to_type, AssociationInput(from_id, to_id, resolved_type.name), primary)
+        kind = association_type(self._pair_types(from_type, to_type), record)
+        key_type_id = kind.type_id if kind is not None else EVERY_TYPE_KEY if action == "archive" else DEFAULT_TYPE_KEY
+        known = KnownTypes(from_type, to_type, kind, key_type_id, _is_primary(from_type, to_type, key_type_id))
+        self._remember(record, action, known)
+        return self._resolved_record(known, from_id, to_id)
 
-    def _known_v3(self, record: object) -> tuple[ObjectType, ObjectType, ResolvedType, bool] | None:
+    def _resolved_record(self, known: KnownTypes, from_id: str, to_id: str) -> Resolved:
+        key = AssociationKey(known.from_type.name, from_id, known.to_type.name, to_id, known.key_type_id)
+        request = self._api.write_input(known.kind, from_id, to_id)
+        return Resolved.of(key, known.from_type, known.to_type, request, known.primary)
+
+    def _known(self, record: object, action: Action) -> KnownTypes | None:
         if type(record) is not dict:
             return None
         try:
-            return self._v3_resolved.get(_type_fields(record))
+            return self._resolved.get((*_type_fields(record), action))
         except TypeError:  # an unhashable value (a list, say): resolved, and refused, the long way
             return None
 
-    def _remember_v3(self, record: dict[str, Any], resolved: tuple[ObjectType, ObjectType, ResolvedType, bool]) -> None:
-        if len(self._v3_resolved) < _REMEMBERED_TYPE_FIELDS:
+    def _remember(self, record: dict[str, Any], action: Action, known: KnownTypes) -> None:
+        if len(self._resolved) < _REMEMBERED_TYPE_FIELDS:
             with contextlib.suppress(TypeError):  # unhashable values are not remembered
-                self._v3_resolved[_type_fields(record)] = resolved
+                self._resolved[(*_type_fields(record), action)] = known
 
-    def _pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes | PairLabels:
+    def _pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes:
         known = self._known_pairs.get((from_type.name, to_type.name))  # by name: cheaper to hash, once a record
         if known is not None:
             return known
@@ -255,35 +263,12 @@ class RecordResolver:
         )
 
 
-def association_type(types: PairTypes, record: dict[str, Any]) -> ResolvedType:
-    """By ``association_type_id``, by ``association_type`` name (both: they must agree), else the ordinary type."""
-    raw_id, raw_name = record.get("association_type_id"), record.get("association_type")
+def association_type(types: PairTypes, record: dict[str, Any]) -> AssociationType | None:
+    """The type the record names by its API version's rules (types_v3, types_v4); None: no type (v4 only)."""
     try:
-        by_id = None if raw_id in (None, "") else types.by_id(_type_id(raw_id))
-        by_name = None if raw_name in (None, "") else types.by_name(_type_name(raw_name))
-        if by_id is not None and by_name is not None and by_id.type_id != by_name.type_id:
-            msg = (
-                f"association_type_id {by_id.type_id} ({by_id.name}) and association_type {quoted(raw_name)} "
-                f"(id {by_name.type_id}) name different types: give one, or make them agree"
-            )
-            raise InvalidAssociationError(msg)
-        return by_id or by_name or types.ordinary()
+        return types.record_type(record)
     except UnknownAssociationTypeError as exc:
         raise InvalidAssociationError(str(exc)) from None
-
-
-def _type_id(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)
-    raise InvalidAssociationError(f"association_type_id {quoted(value)} is not an integer type id such as 279")
-
-
-def _type_name(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise InvalidAssociationError(f"association_type {quoted(value)} is not a type name such as billing_contact")
 
 
 def _object_type(record: dict[str, Any], name: str) -> ObjectType:
@@ -316,7 +301,7 @@ def _type_fields(record: dict[str, Any]) -> tuple[Any, ...]:
     alike, yet only the first is a type id.
     """
     values = (record.get("from_object_type"), record.get("to_object_type"), record.get("association_type_id"),
-              record.get("association_type"))
+              record.get("association_type"), record.get("association_label"))
     return (*values, *map(type, values))
 
 
@@ -453,7 +438,7 @@ class AssociationWriter:
     def __init__(
         self, client: HubSpotClient, dead_letters: DeadLetterFile, *, batch_size: int = WRITE_BATCH_LIMIT,
         dry_run: bool = False, api_version: str = DEFAULT_API_VERSION,
-        as_received: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        as_received: Callable[[dict[str, Any]], dict[str, Any]] | None = None, api: AssociationsApi | None = None,
     ) -> None:
         plan_batches([], batch_size)  # validates batch_size
         # How a record is shown in its dead letter; applied to those only, not to every record on its way in.
@@ -463,9 +448,8 @@ class AssociationWriter:
         self.batch_size = batch_size
         self.dry_run = dry_run
         self.stats = WriteStats()
-        version = parse_api_version(api_version)
-        self.labelled = AssociationsV4(client, version) if is_labelled(version) else None
-        self.resolver = RecordResolver(client, self.labelled)
+        self.api = api or associations_api(client, api_version)
+        self.resolver = RecordResolver(self.api)
         self._buffer = _Buffer()
         self._lock = threading.RLock()
         self._failure: BaseException | None = None
@@ -583,17 +567,14 @@ class AssociationWriter:
 
     def _send(self, batch: Batch) -> tuple[Batch, list[InputError]]:
         inputs = [entry.resolved.input for entry in batch.entries]
-        if self.labelled is not None:  # v4 / 2026-03: typed and untyped inputs each go their own way
-            write = self.labelled.create if batch.action == "create" else self.labelled.archive
-        else:
-            write = self.client.batch_create if batch.action == "create" else self.client.batch_archive
+        write = self.api.batch_create if batch.action == "create" else self.api.batch_archive
         return batch, write(batch.from_type.name, batch.to_type.name, inputs)
 
     def _settle(self, batch: Batch, errors: list[InputError]) -> None:
         """Count the batch as written except what HubSpot refused, which becomes dead letters."""
         by_input = {entry.resolved.input: entry for entry in batch.entries} if errors else {}
         letters: list[DeadLetter] = []
-        refused: set[AssociationInput] = set()
+        refused: set[WriteInput] = set()
         for error in errors:
             entry = by_input.get(error.input) if error.input is not None else None
             if entry is None:

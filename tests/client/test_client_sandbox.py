@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from hubassoc.associations_v3 import AssociationInput, AssociationsV3
 from hubassoc.auth import Credentials
-from hubassoc.client import AssociationInput, ClientSettings, HubSpotClient
+from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.errors import AuthenticationError, DailyLimitError, MissingScopesError, RetriesExhaustedError
+from hubassoc.objects_api import ObjectsApi
 
 TOKEN = "pat-na1-client-test-secret"
 READ = "POST /crm/v3/associations/contacts/companies/batch/read"
@@ -50,7 +52,7 @@ def crm(sandbox: Callable[..., Any]) -> Any:
 def test_batch_read_equals_the_store_whatever_the_input_order(crm: Any) -> None:
     ids = [str(d) for d in reversed(list(crm.deals.values()))]
     with make_client(crm.url) as client:
-        edges = client.batch_read("deals", "contacts", ids)
+        edges = AssociationsV3(client).batch_read("deals", "contacts", ids)
     assert {(e.from_id, e.to_id, e.type_name) for e in edges} == expected_edges(crm.store, "deals", "contacts", ids)
     assert len(edges) == 0 + 1 + 100 + 101 + 250
 
@@ -58,7 +60,7 @@ def test_batch_read_equals_the_store_whatever_the_input_order(crm: Any) -> None:
 def test_object_with_250_associations_comes_back_whole_through_per_object_paging(crm: Any) -> None:
     deal = str(crm.deals[250])
     with make_client(crm.url) as client:
-        edges = client.batch_read("deals", "contacts", [deal])
+        edges = AssociationsV3(client).batch_read("deals", "contacts", [deal])
     assert len({e.to_id for e in edges}) == 250
     counts = crm.counters()["requests"]
     assert counts[DEAL_CONTACT_READ] == 1
@@ -72,7 +74,7 @@ def test_objects_past_100_associations_are_paged_side_by_side_within_one_batch_r
     crm.configure(latency_ms=100)
     ids = [str(crm.deals[101]), str(crm.deals[250])]
     with make_client(crm.url, max_workers=4) as client:
-        edges = client.batch_read("deals", "contacts", ids)
+        edges = AssociationsV3(client).batch_read("deals", "contacts", ids)
     assert len(edges) == 101 + 250
     assert [e.from_id for e in edges] == [ids[0]] * 101 + [ids[1]] * 250  # still in input order, each whole
     counters = crm.counters()
@@ -83,13 +85,13 @@ def test_objects_past_100_associations_are_paged_side_by_side_within_one_batch_r
 def test_ids_without_associations_give_no_rows_and_no_error(crm: Any) -> None:
     """HubSpot answers 207 NO_ASSOCIATIONS_FOUND for them: that is data, not a failure."""
     with make_client(crm.url) as client:
-        assert client.batch_read("deals", "contacts", [str(crm.deals[0])]) == []
+        assert AssociationsV3(client).batch_read("deals", "contacts", [str(crm.deals[0])]) == []
     assert crm.counters()["statuses"].get("207") or crm.counters()["statuses"].get(207)
 
 
 def test_list_object_ids_pages_by_100_and_yields_every_id(crm: Any) -> None:
     with make_client(crm.url) as client:
-        pages = list(client.list_object_ids("Contacts"))
+        pages = list(ObjectsApi(client).list_object_ids("Contacts"))
     assert pages[0].after is None
     assert sum(len(p.ids) for p in pages) == 300
     assert crm.counters()["requests"]["GET /crm/v3/objects/contacts"] == 3
@@ -99,7 +101,8 @@ def test_budget_of_20_per_second_is_sustained_near_the_budget_without_429(sandbo
     """100 concurrent requests, a 1-second window of 20: the sandbox's own clock measures the rate."""
     box = sandbox(tokens=[TOKEN], rate_limit=20, window_seconds=1.0, seed="demo")
     with make_client(box.url, requests_per_10s=200, window_seconds=1.0, max_workers=16) as client:
-        results = list(client.map_ordered(lambda _: client.association_types("contacts", "companies"), range(100)))
+        v3 = AssociationsV3(client)
+        results = list(client.map_ordered(lambda _: v3.association_types("contacts", "companies"), range(100)))
     assert len(results) == 100
     counters = box.counters()
     assert counters["rate_limited"] == 0
@@ -115,7 +118,7 @@ def test_429_bursts_and_10_percent_5xx_are_survived_with_exact_results(crm: Any)
     crm.schedule_faults("429", 5)
     ids = [str(d) for d in crm.deals.values()]
     with make_client(crm.url, max_attempts=10) as client:
-        runs = [client.batch_read("deals", "contacts", ids) for _ in range(5)]
+        runs = [AssociationsV3(client).batch_read("deals", "contacts", ids) for _ in range(5)]
         stats = client.stats.snapshot()
     want = expected_edges(crm.store, "deals", "contacts", ids)
     assert all({(e.from_id, e.to_id, e.type_name) for e in edges} == want for edges in runs)
@@ -128,7 +131,7 @@ def test_retry_after_is_honoured(sandbox: Callable[..., Any]) -> None:
     box = sandbox(tokens=[TOKEN], seed="demo", retry_after=1)
     box.schedule_faults("429", 1)
     with make_client(box.url, backoff_base=0.0, backoff_max=0.0) as client:
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
     log = [e for e in box.counters()["request_log"] if e["route"].endswith("/types")]
     assert [e["status"] for e in log] == [429, 200]
     assert log[1]["time"] - log[0]["time"] >= 1.0
@@ -138,7 +141,7 @@ def test_daily_limit_fails_fast_and_says_when_it_resets(sandbox: Callable[..., A
     box = sandbox(tokens=[TOKEN], seed="demo")
     box.schedule_faults("429-daily", 1)
     with make_client(box.url) as client, pytest.raises(DailyLimitError, match="resets at midnight"):
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
     assert box.counters()["requests_total"] == 1
 
 
@@ -155,24 +158,24 @@ def test_after_the_daily_limit_no_request_is_sent_until_the_run_ends(sandbox: Ca
 def the_next_call_fails_without_sending(box: Any, client: HubSpotClient, error: type[Exception], says: str) -> None:
     """A call meets a final answer from HubSpot; the next one fails at once with it, and sends nothing."""
     with pytest.raises(error):
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
     sent = box.counters()["requests_total"]
     with pytest.raises(error, match=says):
-        client.association_types("contacts", "deals")
+        AssociationsV3(client).association_types("contacts", "deals")
     assert box.counters()["requests_total"] == sent
 
 
 def test_missing_scope_is_named_and_not_retried(sandbox: Callable[..., Any]) -> None:
     box = sandbox(tokens=[TOKEN], seed="demo", token_scopes={TOKEN: ["crm.objects.companies.read"]})
     with make_client(box.url) as client, pytest.raises(MissingScopesError, match=r"crm\.objects\.contacts\.read"):
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
     assert box.counters()["requests_total"] == 1
 
 
 def test_wrong_token_fails_once_without_a_retry_storm(sandbox: Callable[..., Any]) -> None:
     box = sandbox(tokens=["another-token"], seed="demo")
     with make_client(box.url) as client, pytest.raises(AuthenticationError):
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
     assert box.counters()["requests_total"] == 1
 
 
@@ -180,13 +183,13 @@ def test_oauth_token_is_refreshed_once_when_it_expires_under_concurrency(sandbox
     box = sandbox(seed="demo", oauth_clients={"cid": "csecret"}, refresh_tokens={"rtoken"})
     creds = Credentials.from_config({"client_id": "cid", "client_secret": "csecret", "refresh_token": "rtoken"})
     with HubSpotClient(ClientSettings(api_url=box.url, max_workers=8), creds) as client:
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
         box.expire_access_tokens()
         barrier = threading.Barrier(8)
 
         def call(_: int) -> int:
             barrier.wait()
-            return len(client.association_types("contacts", "companies"))
+            return len(AssociationsV3(client).association_types("contacts", "companies"))
 
         assert len(list(client.map_ordered(call, range(8)))) == 8
     assert box.counters()["oauth_refreshes"] == 2  # the first token, then one refresh for all eight threads
@@ -194,14 +197,14 @@ def test_oauth_token_is_refreshed_once_when_it_expires_under_concurrency(sandbox
 
 def test_count_objects_is_the_search_total_in_one_request(crm: Any) -> None:
     with make_client(crm.url) as client:
-        assert client.count_objects("contacts") == len(crm.store.object_ids("contacts"))
+        assert ObjectsApi(client).count_objects("contacts") == len(crm.store.object_ids("contacts"))
     assert crm.counters()["requests"] == {"POST /crm/v3/objects/contacts/search": 1}
 
 
 def test_counting_more_types_than_search_allows_a_second_meets_no_429(crm: Any) -> None:
     """Search allows 5 requests a second (hubspot-associations-api.md), besides the window: the client waits."""
     with make_client(crm.url) as client:
-        counts = list(client.map_ordered(client.count_objects, ["contacts", "deals"] * 4))
+        counts = list(client.map_ordered(ObjectsApi(client).count_objects, ["contacts", "deals"] * 4))
     assert counts == [300, 5] * 4
     assert crm.counters()["rate_limited"] == 0
 
@@ -212,13 +215,13 @@ def test_a_deferred_request_leaves_the_next_free_slot_to_a_request_waiting_besid
     """The tap reads later partitions ahead as deferred work: the partition being read must not wait for it."""
     box = sandbox(tokens=[TOKEN], seed="demo")
     with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
 
         def early() -> None:
             with client.deferred():
-                client.association_types("contacts", "deals")
+                AssociationsV3(client).association_types("contacts", "deals")
 
-        threads = [threading.Thread(target=early), threading.Thread(target=client.association_types,
+        threads = [threading.Thread(target=early), threading.Thread(target=AssociationsV3(client).association_types,
                                                                     args=("deals", "contacts"))]
         for thread in threads:  # the deferred one waits first
             thread.start()
@@ -250,7 +253,7 @@ def test_after_hubspot_refuses_the_refresh_no_request_is_sent(sandbox: Callable[
     """The expired access token is not sent again once the refresh token is refused (the app was uninstalled)."""
     box = oauth_box(sandbox)
     with HubSpotClient(ClientSettings(api_url=box.url), Credentials.from_config(OAUTH)) as client:
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
         box.configure(refresh_tokens=frozenset())
         box.expire_access_tokens()
         the_next_call_fails_without_sending(box, client, AuthenticationError, "refresh refused")
@@ -264,8 +267,9 @@ def test_a_request_that_waited_for_budget_sends_the_token_current_when_it_goes(
     box = oauth_box(sandbox)
     settings = ClientSettings(api_url=box.url, requests_per_10s=6, window_seconds=1.5)  # 1 request a window
     with HubSpotClient(settings, Credentials.from_config(OAUTH)) as client:
-        client.association_types("contacts", "companies")  # the window's one request: the next one waits
-        waiting = threading.Thread(target=client.association_types, args=("contacts", "deals"))
+        v3 = AssociationsV3(client)
+        v3.association_types("contacts", "companies")  # the window's one request: the next one waits
+        waiting = threading.Thread(target=v3.association_types, args=("contacts", "deals"))
         waiting.start()
         time.sleep(0.3)  # it is waiting for the window: its next slot frees 1.5 s after the first request
         box.expire_access_tokens()
@@ -280,10 +284,10 @@ def test_create_and_archive_write_the_store_and_report_refused_inputs(crm: Any) 
     contact, deal = "50000000299", str(crm.deals[0])
     inputs = [AssociationInput(deal, contact, "deal_to_contact"), AssociationInput(deal, "123", "deal_to_contact")]
     with make_client(crm.url) as client:
-        refused = client.batch_create("deals", "contacts", inputs)
+        refused = AssociationsV3(client).batch_create("deals", "contacts", inputs)
         assert [e.input for e in refused] == [inputs[1]]
         assert expected_edges(crm.store, "deals", "contacts", [deal]) == {(deal, contact, "deal_to_contact")}
-        assert client.batch_archive("deals", "contacts", inputs[:1]) == []
+        assert AssociationsV3(client).batch_archive("deals", "contacts", inputs[:1]) == []
     assert expected_edges(crm.store, "deals", "contacts", [deal]) == set()
 
 
@@ -295,7 +299,7 @@ def test_a_create_refusing_half_its_inputs_names_exactly_those_in_batch_order(cr
     pairs = zip(known, unknown, strict=True)
     inputs = [AssociationInput(deal, contact, "deal_to_contact") for pair in pairs for contact in pair]
     with make_client(crm.url) as client:
-        refused = client.batch_create("deals", "contacts", inputs)
+        refused = AssociationsV3(client).batch_create("deals", "contacts", inputs)
     assert [e.input.to_id for e in refused if e.input is not None] == unknown
     assert len(refused) == len(unknown)
     assert expected_edges(crm.store, "deals", "contacts", [deal]) == {(deal, c, "deal_to_contact") for c in known}
@@ -309,7 +313,7 @@ def test_token_never_appears_in_logs_or_errors(sandbox: Callable[..., Any], capl
     with make_client(box.url, max_attempts=2) as client:
         for _ in range(10):
             try:
-                client.association_types("contacts", "companies")
+                AssociationsV3(client).association_types("contacts", "companies")
             except RetriesExhaustedError as exc:
                 texts += [str(exc), repr(exc)]
         texts.append(repr(client.tokens.bearer()))
@@ -333,7 +337,7 @@ def test_a_proxy_in_the_environment_carries_the_requests(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     with make_client(crm.url) as client:
-        client.association_types("deals", "contacts")
+        AssociationsV3(client).association_types("deals", "contacts")
     assert proxy.counters()["requests_total"] == 1
     assert crm.counters()["requests_total"] == 0
 
@@ -347,7 +351,7 @@ def test_a_netrc_entry_for_the_host_does_not_replace_the_bearer_token(
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     with make_client(crm.url) as client:
-        client.association_types("deals", "contacts")  # a 401 would raise AuthenticationError
+        AssociationsV3(client).association_types("deals", "contacts")  # a 401 would raise AuthenticationError
     assert crm.counters()["requests_total"] == 1
 
 
@@ -356,8 +360,8 @@ def test_requests_waiting_for_the_budget_are_sent_in_the_order_they_asked(sandbo
     box = sandbox(tokens=[TOKEN], seed="demo")
     pairs = [("contacts", "deals"), ("deals", "contacts"), ("companies", "deals"), ("deals", "companies")]
     with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
-        client.association_types("contacts", "companies")
-        threads = [threading.Thread(target=client.association_types, args=pair) for pair in pairs]
+        AssociationsV3(client).association_types("contacts", "companies")
+        threads = [threading.Thread(target=AssociationsV3(client).association_types, args=pair) for pair in pairs]
         for thread in threads:  # each is waiting before the next asks
             thread.start()
             time.sleep(0.1)
@@ -374,11 +378,12 @@ def test_a_request_long_in_flight_does_not_hold_back_the_slots_freed_after_it(
     box = sandbox(tokens=[TOKEN], seed="demo", slow_seconds=2.0)
     box.schedule_faults("slow", 1)
     with make_client(box.url, requests_per_10s=40, window_seconds=0.5, max_workers=2) as client:  # 2 a window
-        slow = threading.Thread(target=client.association_types, args=("contacts", "companies"))
+        slow = threading.Thread(target=AssociationsV3(client).association_types, args=("contacts", "companies"))
         slow.start()
         time.sleep(0.2)  # the slow request is in flight
-        client.association_types("contacts", "deals")
-        client.association_types("deals", "contacts")  # the window is full until the one before leaves it
+        v3 = AssociationsV3(client)
+        v3.association_types("contacts", "deals")
+        v3.association_types("deals", "contacts")  # the window is full until the one before leaves it
         slow.join()
     log = {e["route"]: e for e in box.counters()["request_log"]}
     slow_reply = log["GET /crm/v3/associations/contacts/companies/types"]["time"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hubassoc.associations_v3 import AssociationsV3
 from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.pacing import Pacer
@@ -46,7 +47,7 @@ def run_over_budget(sandbox: Callable[..., Any], holds: list[float] | None = Non
                 hold(seconds)
 
             client.pacer.hold = recording_hold  # type: ignore[method-assign]
-        results = list(client.map_ordered(lambda _: client.association_types("contacts", "companies"),
+        results = list(client.map_ordered(lambda _: AssociationsV3(client).association_types("contacts", "companies"),
                                           range(REQUESTS)))
     assert len(results) == REQUESTS
     return box, client
@@ -90,7 +91,7 @@ def test_reported_limit_at_or_above_the_configured_budget_changes_nothing(sandbo
     """A user may deliberately take less than the account allows, to leave room for other apps."""
     box = sandbox(tokens=[TOKEN], rate_limit=100, window_seconds=10.0, seed="demo")
     with make_client(box.url, requests_per_10s=50) as client:
-        client.association_types("contacts", "companies")
+        AssociationsV3(client).association_types("contacts", "companies")
         assert (client.pacer.budget, client.pacer.window) == (50, 10.0)
 
 

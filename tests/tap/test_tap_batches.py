@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hubassoc.client import IdPage
+from hubassoc.objects_api import IdPage
 from tap_hubassoc.batches import (
     Batch,
     StartAt,

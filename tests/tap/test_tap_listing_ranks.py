@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from tap_harness import TOKEN, base_config, contacts_and_deals, eventually, sync_in_process
 
+from hubassoc.associations_v3 import AssociationsV3
 from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
+from hubassoc.objects_api import ObjectsApi
 from hubassoc.sandbox import Sandbox, SandboxConfig
 from tap_hubassoc.prefetch import ListingPrefetch
 
@@ -85,11 +87,12 @@ def test_a_listing_waiting_for_its_reader_leaves_the_budget_to_reads() -> None:
     with Sandbox(SandboxConfig(rate_limit=10_000), contacts_and_deals(CONTACTS, DEALS)) as box, \
             HubSpotClient(ClientSettings(api_url=box.url, requests_per_10s=100),
                           Credentials.from_config({"access_token": TOKEN})) as client:
-        listing = ListingPrefetch(functools.partial(client.list_object_ids, "contacts"), "contacts", max_pages=1)
+        pages = functools.partial(ObjectsApi(client).list_object_ids, "contacts")
+        listing = ListingPrefetch(pages, "contacts", max_pages=1)
         try:
             assert eventually(lambda: box.counters()["requests"].get("GET /crm/v3/objects/contacts", 0) == 2)
             for _ in range(5):
-                client.association_types("contacts", "deals")
+                AssociationsV3(client).association_types("contacts", "deals")
             assert client.pacer.seconds_to_wait() <= 0
         finally:
             listing.stop()

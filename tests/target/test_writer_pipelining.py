@@ -14,15 +14,17 @@ from typing import Any
 
 import pytest
 
-from hubassoc.client import AssociationInput, ClientSettings, ClientStats, InputError
+from hubassoc.associations_v3 import AssociationInput, AssociationsV3
+from hubassoc.client import ClientSettings, ClientStats
 from hubassoc.errors import HubSpotError
+from hubassoc.replies import InputError
 from target_hubassoc.dead_letters import DeadLetterFile
 from target_hubassoc.writer import AssociationWriter, WriterFailedError
 
 TYPES = [(1, "contact_to_company"), (279, "contact_to_company_unlabeled")]
 
 
-class ScriptedClient:
+class ScriptedClient(AssociationsV3):
     """The client calls the writer makes; batches run when submitted (in this thread), settled by the writer."""
 
     settings = ClientSettings(max_workers=2)
@@ -78,7 +80,7 @@ def writer(tmp_path: Path) -> Iterator[Callable[..., tuple[AssociationWriter, Sc
 
     def make(fail_on: int | None = None, *, held: bool = False) -> tuple[AssociationWriter, ScriptedClient]:
         client = ScriptedClient(fail_on, held=held)
-        made.append(AssociationWriter(client, DeadLetterFile(tmp_path / "dead.jsonl"), batch_size=2))  # type: ignore[arg-type]
+        made.append(AssociationWriter(client, DeadLetterFile(tmp_path / "dead.jsonl"), batch_size=2, api=client))  # type: ignore[arg-type]
         return made[-1], client
 
     yield make

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from hubassoc.client import AssociationInput, ClientSettings, ClientStats, InputError
+from hubassoc.associations_v3 import AssociationInput, AssociationsV3
+from hubassoc.client import ClientSettings, ClientStats
 from hubassoc.objects import parse_object_type
 from hubassoc.records import AssociationKey
-from hubassoc.types import PairTypes
+from hubassoc.replies import InputError
+from hubassoc.types_v3 import V3PairTypes
 from target_hubassoc.dead_letters import DeadLetter, DeadLetterFile
 from target_hubassoc.settings import TargetSettings
 from target_hubassoc.target import TargetHubAssoc
@@ -32,11 +34,11 @@ from target_hubassoc.writer import (
 
 CONTACTS, COMPANIES = parse_object_type("contacts"), parse_object_type("companies")
 # What HubSpot's types endpoint lists for contacts->companies in an account with one custom label.
-CONTACT_COMPANY = PairTypes(CONTACTS, COMPANIES, [
+CONTACT_COMPANY = V3PairTypes(CONTACTS, COMPANIES, [
     (1, "contact_to_company"), (279, "contact_to_company_unlabeled"), (500, "billing_contact")])
 
 
-class FakeClient:
+class FakeClient(AssociationsV3):
     """Just enough of HubSpotClient: the types endpoint, batch writes answering from a script, map_ordered."""
 
     def __init__(self, answer: Callable[[str, list[AssociationInput]], list[InputError]] | None = None) -> None:
@@ -80,7 +82,7 @@ def make_writer(tmp_path: Path) -> Iterator[WriterFactory]:
     made: list[AssociationWriter] = []
 
     def make(client: FakeClient) -> AssociationWriter:
-        made.append(AssociationWriter(client, DeadLetterFile(tmp_path / "dead.jsonl")))  # type: ignore[arg-type]
+        made.append(AssociationWriter(client, DeadLetterFile(tmp_path / "dead.jsonl"), api=client))  # type: ignore[arg-type]
         return made[-1]
 
     yield make

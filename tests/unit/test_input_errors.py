@@ -7,7 +7,9 @@ import random
 import msgspec
 import pytest
 
-from hubassoc.client import WRITE_BATCH_LIMIT, AssociationInput, match_input_errors, read_write_reply
+from hubassoc.associations_v3 import AssociationInput
+from hubassoc.limits import WRITE_BATCH_LIMIT
+from hubassoc.replies import match_input_errors, read_write_reply
 
 INPUTS = [AssociationInput("1", "10", "t"), AssociationInput("2", "20", "t"), AssociationInput("3", "10", "t")]
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from hubassoc.objects import parse_object_type
-from hubassoc.types import PairTypes, UnknownAssociationTypeError
+from hubassoc.types import UnknownAssociationTypeError
+from hubassoc.types_v3 import V3PairTypes
 
 CONTACTS, COMPANIES = parse_object_type("contacts"), parse_object_type("companies")
 CUSTOM = parse_object_type("2-123456")
 
 
-def contact_company_types() -> PairTypes:
+def contact_company_types() -> V3PairTypes:
     listed = [(1, "contact_to_company"), (279, "contact_to_company_unlabeled"), (500, "billing_contact")]
-    return PairTypes(CONTACTS, COMPANIES, listed)
+    return V3PairTypes(CONTACTS, COMPANIES, listed)
 
 
 def test_ordinary_type_is_the_unlabeled_one_not_the_primary() -> None:
@@ -39,12 +40,12 @@ def test_unknown_type_lists_what_the_pair_has() -> None:
 
 def test_custom_object_pair_has_unknown_category_and_its_single_type_is_ordinary() -> None:
     """v3 does not say which custom-object types HubSpot defines: null, not a guess."""
-    types = PairTypes(CONTACTS, CUSTOM, [(100_000, "contact_to_2-123456")])
+    types = V3PairTypes(CONTACTS, CUSTOM, [(100_000, "contact_to_2-123456")])
     assert types.types[0].category is None
     assert types.ordinary().type_id == 100_000
 
 
 def test_custom_object_pair_with_several_types_needs_an_explicit_type() -> None:
-    types = PairTypes(CONTACTS, CUSTOM, [(100_000, "contact_to_2-123456"), (501, "sponsor")])
+    types = V3PairTypes(CONTACTS, CUSTOM, [(100_000, "contact_to_2-123456"), (501, "sponsor")])
     with pytest.raises(UnknownAssociationTypeError, match="association_type_id"):
         types.ordinary()

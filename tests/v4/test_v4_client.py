@@ -23,9 +23,9 @@ from v4_helpers import (
     UNLABELED,
 )
 
+from hubassoc.associations_v4 import AssociationsV4, LabelledInput, object_id_text
 from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
-from hubassoc.client_v4 import AssociationsV4, LabelledInput, object_id_text
 from hubassoc.errors import HubSpotError
 from hubassoc.sandbox import Sandbox, Store, app, v4_reads
 from hubassoc.sandbox.call import Call
@@ -126,7 +126,7 @@ def test_create_sends_typed_inputs_to_batch_create_and_untyped_ones_to_associate
     box = crm(associations=False)
     billing = box.store.add_label("contacts", "companies", BILLING)[0]
     contact, company, other = CONTACTS[2], COMPANIES[2], COMPANIES[3]
-    errors = client_for(box, version).create("contacts", "companies", [
+    errors = client_for(box, version).batch_create("contacts", "companies", [
         LabelledInput(str(contact), str(company), "USER_DEFINED", billing),
         LabelledInput(str(contact), str(other)),
         LabelledInput(str(contact), "99999999999"),
@@ -143,7 +143,7 @@ def test_archive_sends_typed_inputs_to_labels_archive_and_untyped_ones_to_batch_
 ) -> None:
     box = crm()
     contact = CONTACT_OF_EVERY_COMPANY
-    errors = client_for(box, version).archive("contacts", "companies", [
+    errors = client_for(box, version).batch_archive("contacts", "companies", [
         LabelledInput(str(contact), str(COMPANIES[1]), "HUBSPOT_DEFINED", PRIMARY),
         LabelledInput(str(contact), str(COMPANIES[50])),
         LabelledInput(str(contact), str(COMPANIES[51])),

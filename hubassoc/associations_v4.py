@@ -20,17 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubassoc.api_version import associations_prefix, is_labelled
-from hubassoc.client import (
-    READ_BATCH_LIMIT,
-    WRITE_BATCH_LIMIT,
-    HubSpotClient,
-    InputError,
-    match_input_errors,
-    next_after_cursor,
-    pair_path,
-    raise_on_read_errors,
-)
+from hubassoc.client import HubSpotClient
 from hubassoc.errors import HubSpotError, quoted
+from hubassoc.limits import READ_BATCH_LIMIT, WRITE_BATCH_LIMIT
+from hubassoc.objects import ObjectType, pair_path
+from hubassoc.replies import InputError, match_input_errors, next_after_cursor, raise_on_read_errors
+from hubassoc.types import AssociationType, PairTypes
+from hubassoc.types_v4 import V4PairTypes, default_names
 
 
 @dataclass(frozen=True)
@@ -95,6 +91,11 @@ class AssociationsV4:
         return [Label(int(t["typeId"]), str(t["category"]), _label(t.get("label")))
                 for t in (body or {}).get("results", [])]
 
+    def types(self, from_type: ObjectType, to_type: ObjectType) -> V4PairTypes:
+        """The pair's types behind the one interface (:class:`hubassoc.types.PairTypes`)."""
+        listed = self.labels(from_type.name, to_type.name)
+        return V4PairTypes(from_type, to_type, [(t.type_id, t.category, t.label) for t in listed])
+
     def batch_read(self, from_type: str, to_type: str, ids: list[str]) -> list[LabelledEdge]:
         """Every association of ``ids`` toward ``to_type``, one edge per type, in input order, complete.
 
@@ -114,6 +115,12 @@ class AssociationsV4:
             raise_on_read_errors(body, f"POST {path}")
             inputs = self._read_page(body, by_id, {i["id"]: i.get("after") for i in inputs})
         return [edge for i in wanted for edge in by_id[i]]
+
+    def records(self, types: PairTypes, ids: list[str]) -> list[dict[str, Any]]:
+        """One batch read as association records, a record per type of each association."""
+        edges = self.batch_read(types.from_type.name, types.to_type.name, ids)
+        names = default_names(types.from_type, types.to_type)
+        return [_record(types, edge, names) for edge in edges]
 
     def _read_page(
         self, body: Any, by_id: dict[str, list[LabelledEdge]], sent: dict[str, str | None],
@@ -136,7 +143,13 @@ class AssociationsV4:
 
     # -- writes ----------------------------------------------------------------------------------------------
 
-    def create(self, from_type: str, to_type: str, inputs: list[LabelledInput]) -> list[InputError]:
+    def write_input(self, kind: AssociationType | None, from_id: str, to_id: str) -> LabelledInput:
+        """The input that writes ``kind`` between two objects; without a type, HubSpot's default or every type."""
+        if kind is None:
+            return LabelledInput(from_id, to_id)
+        return LabelledInput(from_id, to_id, kind.category, kind.type_id)
+
+    def batch_create(self, from_type: str, to_type: str, inputs: list[LabelledInput]) -> list[InputError]:
         """Typed inputs through batch/create, untyped ones through batch/associate/default; the refused ones."""
         typed, default = _split(inputs)
         return [
@@ -144,7 +157,7 @@ class AssociationsV4:
             *self._write(from_type, to_type, "batch/associate/default", default, _pair_input),
         ]
 
-    def archive(self, from_type: str, to_type: str, inputs: list[LabelledInput]) -> list[InputError]:
+    def batch_archive(self, from_type: str, to_type: str, inputs: list[LabelledInput]) -> list[InputError]:
         """Typed inputs through batch/labels/archive (that type only), untyped through batch/archive (every type)."""
         typed, every = _split(inputs)
         errors = self._write(from_type, to_type, "batch/labels/archive", typed, _typed_input)
@@ -172,6 +185,20 @@ class AssociationsV4:
 
     def _path(self, from_type: str, to_type: str, tail: str) -> str:
         return f"{self.prefix}/{pair_path(from_type, to_type)}/{tail}"
+
+
+def _record(types: PairTypes, edge: LabelledEdge, names: dict[int, str]) -> dict[str, Any]:
+    """One v4 edge as the design's association record; ``association_type`` is known for HubSpot's types only."""
+    return {
+        "from_object_type": types.from_type.name,
+        "from_id": edge.from_id,
+        "to_object_type": types.to_type.name,
+        "to_id": edge.to_id,
+        "association_type_id": edge.type_id,
+        "association_type": names.get(edge.type_id),
+        "association_category": edge.category,
+        "association_label": edge.label,
+    }
 
 
 def _edges(from_id: str, to: dict[str, Any]) -> Iterable[LabelledEdge]:
