@@ -58,8 +58,7 @@ if TYPE_CHECKING:
 class HubAssocStream(Stream):
     """Keeps the tap it was made by: its one client, its pair types and its state writer serve every stream."""
 
-    # Records are built here with exactly the schema's types: conforming each one again is pure cost (about a
-    # quarter of the tap's CPU per record, measured by benchmarks/).
+    # Records are built here with exactly the schema's types: conforming each one again is pure cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: TapHubAssoc) -> None:
@@ -380,9 +379,8 @@ class AssociationsStream(HubAssocStream):
     def _read_early(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
         """A later partition's read: it takes only budget the requests of the one being read leave.
 
-        The partition being read is what the run waits on (its records must go out before any later one's).
-        Reading ahead on an equal footing took the budget its objects' pages needed: at 16 workers those
-        pages ended 8 s later, and the run with them.
+        The partition being read is what the run waits on (its records must go out before any later one's), so
+        reading ahead must not take the budget its objects' pages need.
         """
         with self.hub_tap.client.deferred():
             return self._read(task)
@@ -478,10 +476,8 @@ class AssociationsStream(HubAssocStream):
 def _one_chain_at_most(listings: list[ListingPrefetch]) -> bool:
     """Whether at most one listing is sending requests: only then may a read ahead take request budget.
 
-    Listing chains bound the run, and the pacer keeps only one slot for each open chain. In benchmarks/
-    (contacts listed in 500 pages, companies in 100), reading companies ahead while both were listed delayed
-    the contacts listing by 9 s, more than it saved at the end; once companies were listed, reading ahead
-    delayed it by 5 s and saved 12.
+    Listing chains bound the run, and the pacer keeps only one slot for each open chain: reading ahead beside
+    two listings delays the longer one by more than it saves at the end.
     """
     return sum(listing.requesting for listing in listings) <= 1
 

@@ -6,6 +6,7 @@ import functools
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any, ClassVar, NoReturn
 
 import click
@@ -40,6 +41,15 @@ _MESSAGE_CHARS = 1000  # the SDK repeats a bad line in its messages: a 10 MB lin
 
 class TooManyRejectedError(FatalSyncError):
     """More records were rejected than ``max_rejected_records`` allows; everything else was written."""
+
+
+@dataclass(frozen=True)
+class DirectSink:
+    """Whether a stream's records may skip the SDK's record path, decided for the stream maps it had then."""
+
+    maps: object  # the stream's maps when decided: new maps (a new SCHEMA) decide again
+    sink: Sink | None  # None: its records go the SDK's way
+    keys: frozenset[str]  # the sink's key properties, which a record must have to go direct
 
 
 class TargetHubAssoc(Target):
@@ -88,7 +98,7 @@ class TargetHubAssoc(Target):
         self.latest_state: Any = None  # the last STATE message's value; emitted once what came before is written
         self._emitted_state: Any = None
         self._drained_at = time.monotonic()
-        self._direct: dict[str, tuple[object, Sink | None, frozenset[str]]] = {}  # stream -> (maps, sink, keys)
+        self._direct: dict[str, DirectSink] = {}  # by stream
         self.stopper: GracefulStop | None = None
         if isinstance(self.message_reader, NumberedSingerReader):
             self.message_reader.on_failure = self.stop_at_failure
@@ -124,9 +134,9 @@ class TargetHubAssoc(Target):
     def take_record(self, message: dict, sdk_path: Callable[[dict], None]) -> None:
         """A RECORD message: given straight to its sink when the SDK's record path would leave it as it is.
 
-        That path (stream maps, flattening, ``_sdc`` metadata, JSON-schema validation, date-time parsing) took
-        more CPU per record than the writer (benchmarks/). With no map, no flattening and no metadata configured
-        it changes nothing this target reads; then only its bookkeeping is kept. Everything else, and anything
+        That path (stream maps, flattening, ``_sdc`` metadata, JSON-schema validation, date-time parsing) costs
+        more CPU per record than the writer. With no map, no flattening and no metadata configured it changes
+        nothing this target reads; then only its bookkeeping is kept. Everything else, and anything
         odd (a stream without SCHEMA, a record missing a key property), goes the SDK's way, with its errors.
         """
         sink, keys = self._direct_sink(message.get("stream"))
@@ -149,8 +159,8 @@ class TargetHubAssoc(Target):
             return None, frozenset()
         maps = self.mapper.stream_maps.get(stream)
         known = self._direct.get(stream)
-        if known is not None and known[0] is maps:
-            return known[1], known[2]
+        if known is not None and known.maps is maps:
+            return known.sink, known.keys
         direct = (
             maps is not None and len(maps) == 1 and type(maps[0]) is SameRecordTransform
             and maps[0].stream_alias == stream and not maps[0].flattening_enabled
@@ -158,7 +168,7 @@ class TargetHubAssoc(Target):
         )
         sink = self.get_sink(stream) if direct else None
         keys = frozenset(sink.key_properties or ()) if sink is not None else frozenset()
-        self._direct[stream] = (maps, sink, keys)
+        self._direct[stream] = DirectSink(maps, sink, keys)
         return sink, keys
 
     @override
@@ -166,9 +176,8 @@ class TargetHubAssoc(Target):
         """Send every buffered record; emit the latest STATE once they, and every record before, are written.
 
         The SDK emits STATE right after draining, which for a target that writes while it reads means waiting
-        for the last batch's round trip at every drain: 40 % of the wall time of a 1,200,000-record load at
-        150 ms (benchmarks/). A mid-run drain only hands the STATE to a writer checkpoint and reading goes on;
-        the end of input, a stop or a failure waits for every batch, then emits it.
+        for the last batch's round trip at every drain. A mid-run drain only hands the STATE to a writer
+        checkpoint and reading goes on; the end of input, a stop or a failure waits for every batch, then emits it.
         """
         super().drain_all(is_endofpipe=is_endofpipe)  # the sinks' part is bookkeeping: the writer has the records
         self._drained_at = time.monotonic()
