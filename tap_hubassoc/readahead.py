@@ -35,9 +35,7 @@ from hubassoc.concurrency import map_in_order
 T = TypeVar("T")
 R = TypeVar("R")
 
-# About 40 MB of records (some 400 bytes each). In benchmarks/ (50k contacts, 10k companies, 8 workers) six of
-# the ten companies -> contacts batches are then read ahead; holding all ten (455k records) was no faster, since
-# held records are emitted only once the earlier partition is, and the batches left for then overlap that.
+# Records held while an earlier partition is emitted: enough to keep the idle workers busy, bounded in memory.
 READ_AHEAD_RECORDS = 100_000
 
 
