@@ -176,7 +176,12 @@ class ReadTask:
     last: bool
 
 
-ReadResult = tuple[ReadTask, list["Record"]]
+@dataclass(frozen=True)
+class ReadResult:
+    """A read task and the records its batch read gave, in HubSpot's order."""
+
+    task: ReadTask
+    records: list[Record]
 
 
 @dataclass(frozen=True)
@@ -290,9 +295,10 @@ class AssociationsStream(HubAssocStream):
         progress = plan.progress
         rate = RequestRate(self.hub_tap.client)
         with PeriodicReporter(self.hub_tap.progress_interval, lambda: progress.lines(rate), self.logger.info):
-            for task, records in self._worker_slots().ordered(self._read, plan.tasks, started):
-                yield from records
-                progress.read(task.pair.name, len(task.batch.ids), len(records))
+            for result in self._worker_slots().ordered(self._read, plan.tasks, started):
+                task = result.task
+                yield from result.records
+                progress.read(task.pair.name, len(task.batch.ids), len(result.records))
                 if task.last and task.batch.resume is not None and not self.dry_run:
                     save_position(state, names, task.batch.resume)
                     self.emit_state()
@@ -372,11 +378,11 @@ class AssociationsStream(HubAssocStream):
 
         return listed_batches(pages, size, start.skip, on_page)
 
-    def _read(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
+    def _read(self, task: ReadTask) -> ReadResult:
         """On a worker thread: one batch read, complete past 100 per object, as records in HubSpot's order."""
-        return task, self.hub_tap.associations.records(task.types, task.batch.ids)
+        return ReadResult(task, self.hub_tap.associations.records(task.types, task.batch.ids))
 
-    def _read_early(self, task: ReadTask) -> tuple[ReadTask, list[Record]]:
+    def _read_early(self, task: ReadTask) -> ReadResult:
         """A later partition's read: it takes only budget the requests of the one being read leave.
 
         The partition being read is what the run waits on (its records must go out before any later one's), so
@@ -483,4 +489,4 @@ def _one_chain_at_most(listings: list[ListingPrefetch]) -> bool:
 
 
 def _record_count(result: ReadResult) -> int:
-    return len(result[1])
+    return len(result.records)
