@@ -10,6 +10,8 @@ from singer_sdk import typing as th
 
 from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.progress import DEFAULT_PROGRESS_INTERVAL
+from target_hubassoc.mirror import DEFAULT_MAX_ARCHIVE_FRACTION
+from target_hubassoc.stream_actions import STREAM_MODES, StreamMode
 from target_hubassoc.writer import ACTIONS, Action
 
 DEFAULT_DEAD_LETTER_PATH = "hubassoc-rejected.jsonl"
@@ -18,12 +20,20 @@ DEFAULT_MAX_WORKERS = 8  # hubassoc.settings' default for max_workers
 TARGET_PROPERTIES = th.PropertiesList(
     th.Property(
         "stream_actions",
-        th.ObjectType(additional_properties=th.StringType(allowed_values=list(ACTIONS))),
-        description="What each stream's records mean: \"create\" or \"archive\". A key is a stream's name or its "
+        th.ObjectType(additional_properties=th.StringType(allowed_values=list(STREAM_MODES))),
+        description="What each stream's records mean: \"create\", \"archive\", or \"mirror\" (the complete "
+        "desired set of associations of every object the stream names toward each to type; needs api_version v4 "
+        "or 2026-03; see mirror_max_archive_fraction). A key is a stream's name or its "
         "table part (after the last '-': links_to_remove matches tap-postgres's public-links_to_remove); an exact "
         "name wins. A key matching two streams stops the run at the second one's SCHEMA; a key matching none fails "
         "the run at the end of input. Streams not matched use default_action. A record with a non-null "
         "_sdc_deleted_at is archived whatever its stream says.",
+    ),
+    th.Property(
+        "mirror_max_archive_fraction", th.NumberType(minimum=0, maximum=1), default=DEFAULT_MAX_ARCHIVE_FRACTION,
+        description="A mirror stream that would archive more than this share of the to-objects its covered objects "
+        "are associated with now writes none of its changes, logs why (counts per pair, samples) and the run exits "
+        "non-zero; other streams' writes stand. 1.0 turns the check off.",
     ),
     th.Property(
         "default_action", th.StringType(allowed_values=list(ACTIONS)), default="create",
@@ -69,7 +79,7 @@ TARGET_PROPERTIES = th.PropertiesList(
 class TargetSettings:
     """The target's settings, read once from a validated config (defaults repeated for unvalidated ones)."""
 
-    stream_actions: Mapping[str, Action] = field(default_factory=dict)
+    stream_actions: Mapping[str, StreamMode] = field(default_factory=dict)
     default_action: Action = "create"
     batch_size_rows: int = WRITE_BATCH_LIMIT
     max_workers: int = DEFAULT_MAX_WORKERS
@@ -78,6 +88,7 @@ class TargetSettings:
     dry_run: bool = False
     add_record_metadata: bool = False
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL
+    mirror_max_archive_fraction: float = DEFAULT_MAX_ARCHIVE_FRACTION
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:

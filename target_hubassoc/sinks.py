@@ -9,6 +9,7 @@ from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from target_hubassoc.mirror import MIRROR, Mirror
 from target_hubassoc.settings import TargetSettings
 from target_hubassoc.stream_actions import StreamActions
 from target_hubassoc.writer import Action, AssociationWriter
@@ -24,6 +25,7 @@ class WriterOwner(Protocol):
     """What a sink needs from its target: the shared writer, the settings and each stream's action."""
 
     writer: AssociationWriter
+    mirror: Mirror
     settings: TargetSettings
     stream_actions: StreamActions
 
@@ -45,6 +47,7 @@ class AssociationSink(BatchSink):
     ) -> None:
         owner = cast("WriterOwner", target)
         self.writer = owner.writer
+        self.mirror = owner.mirror
         self.settings = owner.settings
         self._drain_target = owner.drain_all
         self._note_activate_version = owner.note_activate_version
@@ -55,7 +58,9 @@ class AssociationSink(BatchSink):
         self.schema = {"type": "object", "additionalProperties": True,
                        "properties": {DELETED_AT: self.schema["properties"][DELETED_AT]}}
         # Asked for every record, and fixed for the run: settings are read once.
-        self._action = owner.stream_actions.for_stream(stream_name).action
+        mode = owner.stream_actions.for_stream(stream_name).action
+        self._mirrors = mode == MIRROR
+        self._action: Action = "create" if mode == MIRROR else mode
         self._buffer_limit = self.settings.buffer_limit
 
     @property
@@ -92,6 +97,9 @@ class AssociationSink(BatchSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Give the record to the writer; when the shared buffer is full, drain everything (and emit STATE)."""
+        if self._mirrors:  # applied at the end of input, after every other stream's records
+            self.mirror.add(record, self.stream_name)
+            return
         action: Action = self._action if record.get(DELETED_AT) is None else "archive"
         self.writer.add(record, self.stream_name, action)  # shown in a dead letter through ``as_received``
         if self.writer.buffered >= self._buffer_limit:

@@ -11,10 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from singer_sdk.exceptions import FatalSyncError
 
-from target_hubassoc.writer import Action
+from target_hubassoc.writer import ACTIONS, Action
+
+# What a stream's records mean: changes to apply (an Action), or a mirror's complete desired set (mirror.py).
+StreamMode = Literal["create", "archive", "mirror"]
+STREAM_MODES: tuple[StreamMode, ...] = (*ACTIONS, "mirror")
 
 logger = logging.getLogger("target-hubassoc")
 TABLE_SEPARATOR = "-"
@@ -28,7 +33,7 @@ class StreamActionsError(FatalSyncError):
 class StreamAction:
     """A stream's action and the stream_actions key that chose it (None: default_action did)."""
 
-    action: Action
+    action: StreamMode
     key: str | None = None
 
     def describe(self, stream: str) -> str:
@@ -45,7 +50,7 @@ def table_part(stream: str) -> str:
 class StreamActions:
     """Resolves each stream's action once, remembering which key took which stream."""
 
-    def __init__(self, actions: Mapping[str, Action], default: Action) -> None:
+    def __init__(self, actions: Mapping[str, StreamMode], default: Action) -> None:
         self._actions = dict(actions)
         self._default = default
         self._streams: dict[str, StreamAction] = {}  # every stream seen, in order
@@ -67,6 +72,11 @@ class StreamActions:
         self._streams[stream] = chosen
         logger.info(chosen.describe(stream))
         return chosen
+
+    @property
+    def mirrors(self) -> bool:
+        """Whether any stream_actions key asks for a mirror (known at start, before any stream is)."""
+        return "mirror" in self._actions.values()
 
     def _key_for(self, stream: str) -> str | None:
         if stream in self._actions:

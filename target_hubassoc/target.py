@@ -20,12 +20,13 @@ from singer_sdk.singerlib.json import serialize_json
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
-from hubassoc.api_version import DEFAULT_API_VERSION
+from hubassoc.api_version import DEFAULT_API_VERSION, is_labelled, parse_api_version
 from hubassoc.errors import HubSpotError, mark_reported, was_reported
 from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.runtime import tune_gc
 from hubassoc.settings import CONNECTION_PROPERTIES, client_from_config
 from target_hubassoc.dead_letters import DeadLetterFile
+from target_hubassoc.mirror import Mirror, MirrorRefusedError
 from target_hubassoc.progress import LoadProgress
 from target_hubassoc.reader import NumberedSingerReader
 from target_hubassoc.settings import TARGET_PROPERTIES, TargetSettings
@@ -35,7 +36,7 @@ from target_hubassoc.termination import GracefulStop
 from target_hubassoc.writer import AssociationWriter, WriterFailedError
 
 # Failures whose message says it all; anything else is logged with its traceback.
-_EXPECTED_FAILURES = (HubSpotError, FatalSyncError, InvalidInputLine, WriterFailedError)
+_EXPECTED_FAILURES = (HubSpotError, FatalSyncError, InvalidInputLine, WriterFailedError, MirrorRefusedError)
 _MESSAGE_CHARS = 1000  # the SDK repeats a bad line in its messages: a 10 MB line must not become 10 MB of log
 
 
@@ -79,6 +80,13 @@ class TargetHubAssoc(Target):
         self.max_parallelism = 1
         self.settings = TargetSettings.from_config(self.config)
         self.stream_actions = StreamActions(self.settings.stream_actions, self.settings.default_action)
+        api_version = str(self.config.get("api_version") or DEFAULT_API_VERSION)
+        if self.stream_actions.mirrors and not is_labelled(parse_api_version(api_version)):
+            # Singer names streams only at their SCHEMA, but stream_actions says at start that one will mirror.
+            raise ConfigValidationError("Config validation failed", errors=[
+                f"stream_actions asks for a mirror, which api_version {api_version} cannot do: v3 shows only the "
+                "primary company toward companies, so it cannot know what to archive. Set api_version to v4 or "
+                "2026-03."], schema=self.config_jsonschema)
         try:
             self.client = client_from_config(dict(self.config))
         except ValueError as exc:  # no credentials, or an api_url a token must not be sent to: one clear line
@@ -87,8 +95,13 @@ class TargetHubAssoc(Target):
         self.writer = AssociationWriter(
             self.client, DeadLetterFile(self.settings.dead_letter_path),
             batch_size=self.settings.batch_size_rows, dry_run=self.settings.dry_run,
-            api_version=str(self.config.get("api_version") or DEFAULT_API_VERSION),
+            api_version=api_version,
             as_received=functools.partial(as_received, keep_metadata=self.settings.add_record_metadata),
+        )
+        self.mirror = Mirror(
+            self.client, self.writer.api, self.writer.resolver, self.writer.dead_letters,
+            batch_size=self.settings.batch_size_rows, dry_run=self.settings.dry_run,
+            max_archive_fraction=float(self.settings.mirror_max_archive_fraction), as_received=self.writer.as_received,
         )
         self._finished = False
         progress = LoadProgress(self.writer.stats, RequestRate(self.client), dry_run=self.settings.dry_run)
@@ -96,6 +109,7 @@ class TargetHubAssoc(Target):
         self.reporter = PeriodicReporter(float(self.settings.progress_interval), progress.lines, self.logger.info)
         self._versions_noted: set[str] = set()
         self.latest_state: Any = None  # the last STATE message's value; emitted once what came before is written
+        self._state_before_mirror: Any = None  # the last STATE before a mirror record: all that may pass until then
         self._emitted_state: Any = None
         self._drained_at = time.monotonic()
         self._direct: dict[str, DirectSink] = {}  # by stream
@@ -130,6 +144,8 @@ class TargetHubAssoc(Target):
         """Keep a STATE message's value: the next drain emits it once every record read before it is written."""
         self.message_reader.assert_line_requires(message, requires={"value"})
         self.latest_state = message["value"]
+        if not self.mirror.started:
+            self._state_before_mirror = self.latest_state
 
     def take_record(self, message: dict, sdk_path: Callable[[dict], None]) -> None:
         """A RECORD message: given straight to its sink when the SDK's record path would leave it as it is.
@@ -182,7 +198,8 @@ class TargetHubAssoc(Target):
         super().drain_all(is_endofpipe=is_endofpipe)  # the sinks' part is bookkeeping: the writer has the records
         self._drained_at = time.monotonic()
         self._direct.clear()  # a drain may retire a sink whose schema changed
-        state = self.latest_state
+        # A mirror's records are written only at the end of input: no STATE read after its first one passes before.
+        state = self._state_before_mirror if self.mirror.started else self.latest_state
         if is_endofpipe:
             self.writer.flush()
             self.emit_state(state)
@@ -207,6 +224,12 @@ class TargetHubAssoc(Target):
         except Exception as exc:
             self.finish(exc, "the final flush")
             raise
+        try:
+            self.mirror.apply()  # after every other stream's records, so the mirror's desired state wins
+        except Exception as exc:
+            self.finish(exc, "the mirror")
+            raise
+        self.emit_state(self.latest_state)
         failure = self._end_of_input_failure()
         self.finish(failure, "the end of input")
         if failure is not None:
@@ -250,6 +273,8 @@ class TargetHubAssoc(Target):
         lines = self.writer.stats.summary_lines(
             self.client.stats, dry_run=self.settings.dry_run, dead_letter_path=self.settings.dead_letter_path,
         )
+        if self.mirror.started:
+            lines.insert(1, self.mirror.stats.summary_line(dry_run=self.settings.dry_run))
         for line in lines:
             self.logger.info(line)
         self.writer.close()
@@ -271,7 +296,7 @@ class TargetHubAssoc(Target):
         return failures[0] if failures else None
 
     def _too_many_rejected(self) -> TooManyRejectedError | None:
-        rejected, allowed = self.writer.stats.rejected, self.settings.max_rejected_records
+        rejected, allowed = self.writer.stats.rejected + self.mirror.stats.rejected, self.settings.max_rejected_records
         if rejected <= allowed:
             return None
         return TooManyRejectedError(

@@ -218,9 +218,10 @@ class RecordResolver:
         if not isinstance(record, dict):
             raise InvalidAssociationError("the record is not a JSON object")
         _check_required(record)
-        from_type, to_type = _object_type(record, "from_object_type"), _object_type(record, "to_object_type")
-        from_id, to_id = _object_id(record, "from_id"), _object_id(record, "to_id")
-        kind = association_type(self._pair_types(from_type, to_type), record)
+        from_type = record_object_type(record, "from_object_type")
+        to_type = record_object_type(record, "to_object_type")
+        from_id, to_id = record_object_id(record, "from_id"), record_object_id(record, "to_id")
+        kind = association_type(self.pair_types(from_type, to_type), record)
         key_type_id = kind.type_id if kind is not None else EVERY_TYPE_KEY if action == "archive" else DEFAULT_TYPE_KEY
         known = KnownTypes(from_type, to_type, kind, key_type_id, _is_primary(from_type, to_type, key_type_id))
         self._remember(record, action, known)
@@ -244,7 +245,8 @@ class RecordResolver:
             with contextlib.suppress(TypeError):  # unhashable values are not remembered
                 self._resolved[(*_type_fields(record), action)] = known
 
-    def _pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes:
+    def pair_types(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes:
+        """The pair's types, fetched once; InvalidAssociationError when HubSpot lists none for it."""
         known = self._known_pairs.get((from_type.name, to_type.name))  # by name: cheaper to hash, once a record
         if known is not None:
             return known
@@ -271,7 +273,8 @@ def association_type(types: PairTypes, record: dict[str, Any]) -> AssociationTyp
         raise InvalidAssociationError(str(exc)) from None
 
 
-def _object_type(record: dict[str, Any], name: str) -> ObjectType:
+def record_object_type(record: dict[str, Any], name: str) -> ObjectType:
+    """A record's object type field, canonical; InvalidAssociationError naming the field when HubSpot has none such."""
     value = record[name]
     try:
         return _parsed_type(type(value), value) if isinstance(value, (str, int)) else parse_object_type(value)
@@ -319,10 +322,10 @@ def _check_required(record: dict[str, Any]) -> None:
 def _object_ids(record: dict[str, Any]) -> tuple[str, str]:
     """Both ids, checked as ``_resolve`` checks them, for a record whose types are already known."""
     _check_required(record)
-    return _object_id(record, "from_id"), _object_id(record, "to_id")
+    return record_object_id(record, "from_id"), record_object_id(record, "to_id")
 
 
-def _object_id(record: dict[str, Any], name: str) -> str:
+def record_object_id(record: dict[str, Any], name: str) -> str:
     """Ids as ``object_id_text`` takes them, normalised so 0042, 42 and 42.0 are one key (and one object)."""
     value = record[name]
     if _plain_id(value):

@@ -1,4 +1,4 @@
-"""The small CRMs the fault and limit tests run on, and what the tap must read or the target must leave.
+"""The small CRMs the reliability (fault, limit, crash) tests run on, and what the tap must read or the target must leave.
 
 Expected values come from the sandbox's store, never from the plugins' own code. The pairs avoid the direction
 toward companies, where v3 shows only the primary company, so the expectation is the store itself.
@@ -10,16 +10,16 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from reliability_helpers import DELETED, Key, association, schema_message, state_message, store_keys
-
 from hubassoc.sandbox import Store
+from tests.support.crm import store_keys
+from tests.support.crm.paged import CONTACTS, DEALS, DEALS_PER_CONTACT
+from tests.support.singer import DELETED, Key, association, schema, state
 
 # -- what the tap reads ----------------------------------------------------------------------------------------
 
-CONTACTS = [10_000_000_001 + 7 * i for i in range(230)]  # 3 listing pages; ids beyond 32 bits, with gaps
-DEALS = [20_000_000_001 + 3 * i for i in range(300)]
+# CONTACTS (3 listing pages), DEALS and DEALS_PER_CONTACT are the tap tests' (crm.paged): v3 batch read stops at
+# 100 per object, so contacts with 100, 101 and 250 deals page.
 TICKETS = [40_000_000_001 + i for i in range(12)]
-DEALS_PER_CONTACT = {0: 0, 1: 1, 2: 100, 3: 101, 4: 250}  # v3 batch read stops at 100 per object: paging
 TAP_PAIRS = [("contacts", "deals"), ("deals", "contacts"), ("contacts", "tickets")]
 TAP_BATCH = 25  # small batches: a few dozen requests, so fault shares of 10 % and 30 % mean something
 
@@ -38,7 +38,7 @@ def tap_crm() -> Store:
 
 
 def tap_settings(**settings: Any) -> dict[str, Any]:
-    """The tap's own settings for these tests (connection settings come from reliability_helpers)."""
+    """The tap's own settings for these tests (connection settings come from tests.support.credentials)."""
     return {"associations": [{"from": a, "to": b} for a, b in TAP_PAIRS], "batch_size": TAP_BATCH, **settings}
 
 
@@ -108,11 +108,11 @@ def target_crm() -> tuple[Store, Load]:
     for n, (c, d) in enumerate(archived):  # archives spread through the creates, so every flush has both
         records.insert(n * 11, association("contacts", c, "deals", d, _sdc_deleted_at=DELETED))
     records += [association("contacts", c, "deals", d) for c, d in repeated]
-    lines: list[dict[str, Any]] = [schema_message()]
+    lines: list[dict[str, Any]] = [schema()]
     for n, record in enumerate(records, start=1):
         lines.append(record)
         if n % STATE_EVERY == 0 or n == len(records):
-            lines.append(state_message(position=n))
+            lines.append(state(position=n))
     after = (before - set(archived)) | set(created)
     return store, Load(lines, frozenset(before), frozenset(after), len(created), len(archived), len(repeated))
 

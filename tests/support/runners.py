@@ -1,16 +1,19 @@
-"""Building Singer input, running target-hubassoc (CLI or in process) and reading back what HubSpot holds.
+"""Running tap-hubassoc and target-hubassoc against a sandbox: their settings, the real CLIs (output captured, or
+fed line by line), or the SDK in this process; and reading what a run printed and logged.
 
-A module of its own (not conftest) so test modules can import it by a name no other test package uses.
+The reliability tests' runs, with every output kept in files, are in tests.support.recorded_runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -20,93 +23,145 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA
-from hubassoc.sandbox import Sandbox, Store
+import pytest
+
+from hubassoc.errors import RetriesExhaustedError
+from hubassoc.sandbox import Sandbox
+from tap_hubassoc.tap import TapHubAssoc
 from target_hubassoc.target import TargetHubAssoc
+from tests.support.dead_letters import read_dead_letters
+from tests.support.sandbox_api import TOKEN
+from tests.support.singer import parse_messages, records, singer_text
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "sandbox-token"
-
-# A small CRM with ids as HubSpot has them (digits; these stay small so failures read easily).
-CONTACTS = list(range(101, 131))
-COMPANIES = list(range(201, 211))
-DEALS = list(range(301, 311))
-MISSING_COMPANY = 299  # no such company: HubSpot refuses it in a 207
-BILLING = "Billing contact"  # a custom label on contacts->companies (v3 name billing_contact)
-
-CrmFactory = Callable[..., Sandbox]
-
-# HubSpot-defined contact->company types (hubspot-associations-api.md, "Object types").
-PRIMARY, UNLABELED = 1, 279
+BIN = Path(sys.executable).parent
+TAP = BIN / "tap-hubassoc"
+TARGET = BIN / "target-hubassoc"
 
 
-def new_store() -> Store:
-    """The small CRM: contacts, companies, deals and the Billing contact label; no associations."""
-    store = Store()
-    store.add_objects("contacts", CONTACTS)
-    store.add_objects("companies", COMPANIES)
-    store.add_objects("deals", DEALS)
-    store.add_label("contacts", "companies", BILLING)
-    return store
+def tap_config(url: str, **settings: Any) -> dict[str, Any]:
+    """A tap config for a sandbox; fast pacing unless a test says otherwise."""
+    return {"access_token": TOKEN, "api_url": url, "requests_per_10s": 1000, **settings}
 
 
-def billing_type_id(box: Sandbox) -> int:
-    """The account-specific id HubSpot gave the Billing contact label."""
-    return box.store.add_label("contacts", "companies", BILLING)[0]
-
-
-def config(box: Sandbox, dead_letters: Path, **settings: Any) -> dict[str, Any]:
+def target_config(box: Sandbox, dead_letters: Path, **settings: Any) -> dict[str, Any]:
     """A target config pointing at ``box``, dead letters to ``dead_letters``."""
     return {"access_token": TOKEN, "api_url": box.url, "dead_letter_path": str(dead_letters), **settings}
 
 
-# -- Singer messages -------------------------------------------------------------------------------------------
+def write_json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value))
+    return path
 
 
-def schema(stream: str = "associations", key_properties: Iterable[str] = ()) -> dict[str, Any]:
-    """A SCHEMA message with the association record schema (the tap's, so its output is valid input)."""
-    return {"type": "SCHEMA", "stream": stream, "schema": ASSOCIATION_SCHEMA, "key_properties": list(key_properties)}
+# -- the tap ------------------------------------------------------------------------------------------------------
 
 
-def tap_schema(stream: str = "associations") -> dict[str, Any]:
-    """The SCHEMA message tap-hubassoc sends for its associations stream."""
-    return schema(stream, ASSOCIATION_KEY)
+@dataclass
+class TapRun:
+    """One tap run's Singer messages and stderr."""
+
+    returncode: int
+    messages: list[dict[str, Any]]
+    stderr: str = ""
+
+    def records(self, stream: str = "associations") -> list[dict[str, Any]]:
+        return records(self.messages, stream)
+
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
 
 
-def record(stream: str = "associations", **fields: Any) -> dict[str, Any]:
-    """A RECORD message."""
-    return {"type": "RECORD", "stream": stream, "record": fields}
+def run_tap_cli(tmp_path: Path, config: dict[str, Any], *args: str, state: dict[str, Any] | None = None) -> TapRun:
+    """Run the real ``tap-hubassoc`` executable and parse what it printed."""
+    command = [str(TAP), "--config", str(write_json(tmp_path / "config.json", config)), *args]
+    if state is not None:
+        command += ["--state", str(write_json(tmp_path / "state.json", state))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return TapRun(done.returncode, parse_messages(done.stdout.splitlines()), done.stderr)
 
 
-def contact_company(
-    contact: int, company: int, stream: str = "associations", **extra: Any,
-) -> dict[str, Any]:
-    """A RECORD asking for the association between one contact and one company."""
-    return record(stream, from_object_type="contacts", from_id=str(contact), to_object_type="companies",
-                  to_id=str(company), **extra)
+def run_tap_in_process(config: dict[str, Any], state: dict[str, Any] | None = None) -> TapRun:
+    """A full sync through the SDK in this process (faster than the CLI where the CLI is not the point)."""
+    out = io.StringIO()
+    tap = TapHubAssoc(config=config, state=state or {})
+    try:
+        with contextlib.redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        tap.close()
+    return TapRun(0, parse_messages(out.getvalue().splitlines()))
 
 
-def activate_version(stream: str = "associations", version: int = 1) -> dict[str, Any]:
-    """An ACTIVATE_VERSION message, as taps send at the end of a full-table read."""
-    return {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
+def records_until_it_gives_up(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The association records a sync emits before it stops on a request that failed all ``max_attempts``."""
+    out = io.StringIO()
+    tap = TapHubAssoc(config=config)
+    try:
+        gave_up = f"gave up after {config['max_attempts']} attempts"
+        with pytest.raises(RetriesExhaustedError, match=gave_up), contextlib.redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        tap.close()
+    return TapRun(1, parse_messages(out.getvalue().splitlines())).records()
 
 
-def log_messages(log: str) -> list[str]:
-    """The messages of a log's lines, without time, level and logger name."""
-    return [line.split(" | ")[-1] for line in log.splitlines()]
+def while_contacts_are_held(url: str, condition: Callable[[], bool], **settings: Any) -> tuple[dict[str, Any], bool]:
+    """Take the contacts partition's first record and stop there: whether ``condition`` comes true meanwhile.
+
+    The SDK cannot reach a later partition while the first is held, so what happens then happens ahead.
+    """
+    tap = TapHubAssoc(config=tap_config(url, **settings))
+    try:
+        records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
+        first = next(records)
+        happened = eventually(condition)
+        records.close()  # type: ignore[attr-defined]
+    finally:
+        tap.close()
+    return first, happened
 
 
-def state(**value: Any) -> dict[str, Any]:
-    """A STATE message."""
-    return {"type": "STATE", "value": value}
+
+# -- interrupting the tap -----------------------------------------------------------------------------------------
+
+def partition(state: dict[str, Any], from_type: str) -> dict[str, Any]:
+    parts = state["bookmarks"]["associations"]["partitions"]
+    return next(p for p in parts if p["context"]["from_object_type"] == from_type)
 
 
-def singer_text(messages: Iterable[dict[str, Any] | str]) -> str:
-    """Messages as the target reads them, one JSON document a line (strings are sent as they are)."""
-    return "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+def kill_after_batches(tmp_path: Path, settings: dict[str, Any], from_type: str, batches: int) -> TapRun:
+    """Start the tap, SIGKILL it once it has printed ``batches`` batch STATEs of ``from_type``."""
+    command = [str(TAP), "--config", str(write_json(tmp_path / "config.json", settings))]
+    lines: list[str] = []
+    with (tmp_path / "stderr.txt").open("w") as stderr, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+    ) as tap:
+        assert tap.stdout is not None
+        seen = 0
+        for line in tap.stdout:
+            lines.append(line)
+            message = json.loads(line)
+            if message["type"] == "STATE" and "after" in partition_or_empty(message["value"], from_type):
+                seen += 1
+                if seen == batches:
+                    os.kill(tap.pid, signal.SIGKILL)
+                    break
+        lines += tap.stdout.read().splitlines(keepends=True)  # whatever it printed before dying
+        returncode = tap.wait()
+    complete = [x for x in lines if x.endswith("\n")]  # a line cut by the kill was never a message
+    return TapRun(returncode, parse_messages(complete))
 
 
-# -- running the target ----------------------------------------------------------------------------------------
+def partition_or_empty(state: dict[str, Any], from_type: str) -> dict[str, Any]:
+    try:
+        return partition(state, from_type)
+    except (KeyError, StopIteration):
+        return {}
+
+
+# -- the target ---------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -134,7 +189,7 @@ def target_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "target_hubassoc"]
 
 
-def run_cli(
+def run_target_cli(
     settings: dict[str, Any], messages: Iterable[dict[str, Any] | str], workdir: Path, **env: str,
 ) -> CliRun:
     """Run the real CLI as a subprocess: config file in, Singer lines on stdin, in ``workdir``, ``env`` added."""
@@ -222,18 +277,16 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
-def run_in_process(settings: dict[str, Any], messages: Iterable[dict[str, Any] | str]) -> TargetHubAssoc:
+def run_target_in_process(settings: dict[str, Any], messages: Iterable[dict[str, Any] | str]) -> TargetHubAssoc:
     """Run the target in this process (STATE lines go to stdout, for capsys); returns it for its counters."""
     target = TargetHubAssoc(config=settings)
     target.listen(io.StringIO(singer_text(messages)))
     return target
 
 
-def read_dead_letters(path: Path) -> list[dict[str, Any]]:
-    """The dead-letter file's lines, decoded; empty when no file was written."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def log_messages(log: str) -> list[str]:
+    """The messages of a log's lines, without time, level and logger name."""
+    return [line.split(" | ")[-1] for line in log.splitlines()]
 
 
 _SUMMARY = re.compile(
@@ -248,23 +301,3 @@ def summary_counts(log: str) -> dict[str, int]:
     records = list(_SUMMARY.finditer(log))[-1]
     calls = list(_CALLS.finditer(log))[-1]
     return {k: int(v) for k, v in {**records.groupdict(), **calls.groupdict()}.items()}
-
-
-# -- reading back HubSpot's state ------------------------------------------------------------------------------
-
-
-def contact_company_edges(box: Sandbox) -> set[tuple[int, int, int]]:
-    """Every contact->company association as (contact, company, type id)."""
-    return {(e.from_id, e.to_id, e.type_id) for e in box.store.edges("contacts", "companies")}
-
-
-def assert_only(box: Sandbox, expected: set[tuple[int, int, int]]) -> None:
-    """HubSpot holds exactly these contact->company associations (and their inverses), nothing else anywhere."""
-    assert contact_company_edges(box) == expected
-    assert len(box.store.records()) == 2 * len(expected)
-
-
-def write_calls(box: Sandbox) -> dict[str, int]:
-    """Requests counted by the sandbox on the batch create and archive routes."""
-    requests = box.counters()["requests"]
-    return {route: n for route, n in requests.items() if route.endswith(("/batch/create", "/batch/archive"))}

@@ -1,8 +1,8 @@
-"""The reliability suite's tools: the real CLIs against a sandbox, what they left behind, and one scan for secrets.
+"""The real CLIs run as Meltano runs them, everything they leave kept in files: for the reliability tests.
 
-Every fault, crash and bad-input test runs ``tap-hubassoc`` or ``target-hubassoc`` as a subprocess, as Meltano
-does, and hands whatever the run left behind (stdout with its STATE, stderr, dead letters, the sandbox's
-request log with every URL) to :func:`assert_no_secrets`.
+Every fault, crash and bad-input test runs ``tap-hubassoc`` or ``target-hubassoc`` as a subprocess and hands
+whatever the run left behind (stdout with its STATE, stderr, dead letters) to
+:func:`tests.support.credentials.assert_no_secrets`.
 """
 
 from __future__ import annotations
@@ -12,60 +12,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubassoc.records import ASSOCIATION_KEY, ASSOCIATION_SCHEMA
-from hubassoc.sandbox import Sandbox, SandboxConfig, Store
-
-BIN = Path(sys.executable).parent
-TAP = BIN / "tap-hubassoc"
-TARGET = BIN / "target-hubassoc"
-
-# Every credential a run is given carries MARKER, so a leak of any part of one is found as well.
-MARKER = "Zq7s3cr3tMark"
-TOKEN = f"pat-na1-{MARKER}-private-app"
-CLIENT_ID = "reliability-app"
-CLIENT_SECRET = f"cs-{MARKER}-client-secret"
-REFRESH_TOKEN = f"rt-{MARKER}-refresh-token"
-SECRETS = (TOKEN, CLIENT_SECRET, REFRESH_TOKEN, MARKER)
-# The access and rotated refresh tokens the sandbox issues (hubassoc.sandbox.auth) are secrets too.
-ISSUED_SECRET = re.compile(r"sandbox-(?:access|refresh)-[0-9a-f]{32}")
-
-# Retries fast enough for CI; attempts enough that a 30 % fault rate never exhausts them (0.3**12 < 1e-6).
-FAST_RETRIES: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05, "max_retry_wait": 30, "max_attempts": 12}
-
-
-def auth_knobs(**knobs: Any) -> dict[str, Any]:
-    """Sandbox knobs accepting this suite's private-app token and its OAuth app."""
-    return {"tokens": frozenset({TOKEN}), "oauth_clients": {CLIENT_ID: CLIENT_SECRET},
-            "refresh_tokens": frozenset({REFRESH_TOKEN}), **knobs}
-
-
-def start_sandbox(store: Store, **knobs: Any) -> Sandbox:
-    """A started sandbox on ``store`` that knows this suite's credentials (stop it, or use it in ``with``)."""
-    box = Sandbox(SandboxConfig(**auth_knobs(**knobs)), store)
-    box.start()
-    return box
-
-
-def private_app(box: Sandbox, **settings: Any) -> dict[str, Any]:
-    """Plugin settings with the private-app token, fast retries, and ``settings``."""
-    return {"access_token": TOKEN, "api_url": box.url, **FAST_RETRIES, **settings}
-
-
-def oauth_app(box: Sandbox, **settings: Any) -> dict[str, Any]:
-    """Plugin settings with the OAuth trio instead of a token."""
-    return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN,
-            "api_url": box.url, **FAST_RETRIES, **settings}
-
-
-# -- what a run left behind ---------------------------------------------------------------------------------------
+from tests.support.runners import TAP, TARGET
 
 _RECORDS_LINE = re.compile(
     r"Summary: (?P<read>\d+) records read: created (?P<created>\d+), archived (?P<archived>\d+), unchanged "
@@ -212,94 +164,7 @@ def target_states(run: Run) -> list[Any]:
     return run.lines()
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll until ``condition`` holds; fail naming ``what`` when it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
-
-
-def settled_counters(box: Sandbox, calls: int) -> dict[str, Any]:
-    """The sandbox's counters once it has answered ``calls`` requests.
-
-    A request the client gave up on (a slow reply) is counted when the sandbox finishes it, which can be after
-    the client's run ended.
-    """
-    wait_for(lambda: box.counters()["requests_total"] >= calls, f"the sandbox to count {calls} requests")
-    return box.counters()
-
-
-# -- secrets ------------------------------------------------------------------------------------------------------
-
-
-def leaks(places: dict[str, str]) -> list[str]:
-    """The names of the places whose text holds a credential (any of SECRETS, or a token the sandbox issued)."""
-    return [where for where, text in places.items()
-            if any(secret in text for secret in SECRETS) or ISSUED_SECRET.search(text)]
-
-
-def secret_places(box: Sandbox | None, *runs: Run, **texts: str) -> list[str]:
-    """Where a credential appears: any run's stdout (STATE), stderr (logs, errors) or dead letters, the sandbox's
-    counters and request log (every URL, query included), or ``texts`` (exception text, say).
-    """
-    places = dict(texts)
-    for number, run in enumerate(runs):
-        places |= {f"run {number} stdout (STATE)": run.stdout, f"run {number} stderr": run.stderr,
-                   f"run {number} dead letters": run.dead_letter_text}
-    if box is not None:
-        places["sandbox counters and request log"] = json.dumps(box.counters())
-        places["sandbox public config"] = json.dumps(box.config.public())
-    return leaks(places)
-
-
-def assert_no_secrets(box: Sandbox | None, *runs: Run, **texts: str) -> None:
-    """No credential anywhere :func:`secret_places` looks; the failure names places, never a secret."""
-    found = secret_places(box, *runs, **texts)
-    assert not found, f"a credential appears in: {', '.join(found)}"
-
-
 def assert_clean_failure(run: Run) -> None:
     """A run that stopped did so with a message, not a traceback, and still summarised."""
     assert run.returncode == 1, run.stderr[-3000:]
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
-
-
-# -- association records -------------------------------------------------------------------------------------------
-
-Key = tuple[str, str, str, str, int]
-
-
-def key_of(record: dict[str, Any]) -> Key:
-    """A record's association key with ids as text and the type id as an int, however they were spelt."""
-    f, fi, t, ti, type_id = (record[name] for name in ASSOCIATION_KEY)
-    return str(f), str(fi), str(t), str(ti), int(type_id)
-
-
-def store_keys(store: Store, pairs: Iterable[tuple[str, str]]) -> Counter[Key]:
-    """What HubSpot holds for ``pairs``, as keys (each once: the store is a set)."""
-    return Counter(key_of(r) for a, b in pairs for r in store.records(a, b))
-
-
-def schema_message(stream: str = "associations", key_properties: Iterable[str] = ()) -> dict[str, Any]:
-    """A SCHEMA message with the association record schema."""
-    return {"type": "SCHEMA", "stream": stream, "schema": ASSOCIATION_SCHEMA, "key_properties": list(key_properties)}
-
-
-def record_message(stream: str = "associations", **fields: Any) -> dict[str, Any]:
-    """A RECORD message."""
-    return {"type": "RECORD", "stream": stream, "record": fields}
-
-
-def association(from_type: str, from_id: int, to_type: str, to_id: int, **extra: Any) -> dict[str, Any]:
-    """A RECORD asking for one association (extra fields, e.g. ``_sdc_deleted_at``, as given)."""
-    return record_message(from_object_type=from_type, from_id=str(from_id), to_object_type=to_type,
-                          to_id=str(to_id), **extra)
-
-
-def state_message(**value: Any) -> dict[str, Any]:
-    """A STATE message."""
-    return {"type": "STATE", "value": value}
-
-
-DELETED = "2026-01-01T00:00:00+00:00"  # a non-null _sdc_deleted_at: the record asks for an archive

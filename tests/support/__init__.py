@@ -1,0 +1,1 @@
+"""What the tests share: each helper once, imported by package (``from tests.support.crm import ...``)."""
