@@ -1,15 +1,14 @@
-"""Fixtures shared by every test package: a real sandbox HubSpot server on a free loopback port."""
+"""Fixtures shared by every test package: a real sandbox HubSpot server on a free loopback port, and callers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, SeedSpec, Store, preset, seed_store
-
-SandboxFactory = Callable[..., Sandbox]
+from tests.support.sandbox_api import TOKEN, Api, ApiFactory, SandboxFactory
 
 
 @pytest.fixture
@@ -32,3 +31,18 @@ def sandbox() -> Iterator[SandboxFactory]:
     yield start
     for box in started:
         box.stop()
+
+
+@pytest.fixture
+def api() -> Iterator[ApiFactory]:
+    """``api(sandbox_or_url, token=TOKEN)``: an HTTP caller with a bearer token (None: none), closed at teardown."""
+    made: list[Api] = []
+
+    def make(target: Sandbox | str, token: str | None = TOKEN) -> Api:
+        caller = Api(target if isinstance(target, str) else target.url, token)
+        made.append(caller)
+        return caller
+
+    yield make
+    for caller in made:
+        caller.close()

@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from association_edges import (
-    Edge,
-    batches_saved,
-    edge,
-    requests_for_contacts_to_deals,
-    store_edges,
-    v3_visible,
-)
 
 from demo.make_changes import CHANGES_PATH, change_records, demo_store, render
 from demo.pipeline import MeltanoProject
 from hubassoc.objects import parse_object_type
 from hubassoc.sandbox import Sandbox, Store
+from tests.support.warehouse import (
+    Edge,
+    batches_saved,
+    named_edge,
+    requests_for_contacts_to_deals,
+    store_edges,
+    v3_visible,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -33,11 +33,11 @@ TAP_STATE_ID = "sandbox:tap-hubassoc-to-target-jsonl"
 
 def csv_edges(path: Path) -> set[Edge]:
     with path.open(encoding="utf-8", newline="") as rows:
-        return {edge(row) for row in csv.DictReader(rows)}
+        return {named_edge(row) for row in csv.DictReader(rows)}
 
 
 def jsonl_edges(path: Path) -> list[Edge]:
-    return [edge(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [named_edge(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_warehouse_replication_writes_every_edge_v3_exposes(project: MeltanoProject, demo_sandbox: Sandbox) -> None:

@@ -11,7 +11,13 @@ import subprocess
 from collections import Counter
 
 import pytest
-from association_edges import (
+
+from demo.make_changes import demo_store
+from demo.pipeline import MeltanoProject
+from demo.reverse_etl import ReverseEtlTraffic, compute_changes, count, load_changes
+from demo.warehouse import Database
+from hubassoc.sandbox import Sandbox, Store
+from tests.support.warehouse import (
     Edge,
     batches_saved,
     current_rows,
@@ -20,12 +26,6 @@ from association_edges import (
     v3_visible,
     warehouse_rows,
 )
-
-from demo.make_changes import demo_store
-from demo.pipeline import MeltanoProject
-from demo.reverse_etl import ReverseEtlTraffic, compute_changes, count, load_changes
-from demo.warehouse import Database
-from hubassoc.sandbox import Sandbox, Store
 
 pytestmark = pytest.mark.e2e
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
-from association_edges import current_rows, v3_visible
 
 from demo.pipeline import PROJECT_ROOT, meltano_executable
 from demo.reverse_etl import ReverseEtlTraffic, compute_changes
 from demo.warehouse import Database
 from hubassoc.sandbox import Sandbox
+from tests.support.warehouse import current_rows, v3_visible
 
 pytestmark = pytest.mark.e2e
 

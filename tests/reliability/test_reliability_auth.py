@@ -13,26 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_crm import contact_deal_edges, tap_crm, tap_expected, tap_settings, target_crm, target_settings
-from reliability_helpers import (
-    TAP,
-    TARGET,
-    TOKEN,
-    Run,
-    Started,
-    assert_clean_failure,
-    assert_no_secrets,
-    key_of,
-    oauth_app,
-    private_app,
-    start_plugin,
-    start_sandbox,
-    target_states,
-    wait_for,
-    write_input,
-)
 
 from hubassoc.sandbox import Sandbox
+from tests.support.credentials import MARKED_TOKEN, assert_no_secrets, oauth_app, private_app, start_sandbox
+from tests.support.crm.reliability import (
+    contact_deal_edges,
+    tap_crm,
+    tap_expected,
+    tap_settings,
+    target_crm,
+    target_settings,
+)
+from tests.support.recorded_runs import Run, Started, assert_clean_failure, start_plugin, target_states, write_input
+from tests.support.runners import TAP, TARGET
+from tests.support.singer import key_of
+from tests.support.waiting import wait_until
 
 WORKERS = 2
 IN_FLIGHT = WORKERS  # requests at once: the client's in-flight slots, which listings and reads share
@@ -70,7 +65,7 @@ def crm_for(plugin: str) -> Any:
 
 def mid_run(box: Sandbox) -> None:
     """Wait until the run is well under way (it makes 30 to 50 requests in all)."""
-    wait_for(lambda: box.counters()["requests_total"] >= 10, "the run to get going")
+    wait_until(lambda: box.counters()["requests_total"] >= 10, "the run to get going")
 
 
 def token_requests(box: Sandbox) -> int:
@@ -129,7 +124,7 @@ def test_a_revoked_refresh_token_ends_the_run_with_one_clear_error_and_no_retry_
 
 
 def test_tap_missing_scope_names_the_scope_the_app_lacks(tmp_path: Path) -> None:
-    scopes = {TOKEN: ("crm.objects.contacts.read", "crm.objects.deals.read")}  # no tickets
+    scopes = {MARKED_TOKEN: ("crm.objects.contacts.read", "crm.objects.deals.read")}  # no tickets
     with start_sandbox(tap_crm(), token_scopes=scopes) as box:
         run = start_plugin(TAP, tmp_path, private_app(box, **tap_settings(max_workers=WORKERS)), name="tap").wait()
         assert_clean_failure(run)
@@ -141,7 +136,7 @@ def test_tap_missing_scope_names_the_scope_the_app_lacks(tmp_path: Path) -> None
 
 def test_target_missing_scope_names_the_scope_and_acknowledges_nothing(tmp_path: Path) -> None:
     store, load = target_crm()
-    scopes = {TOKEN: ("crm.objects.contacts.read", "crm.objects.deals.read")}  # may read, may not write
+    scopes = {MARKED_TOKEN: ("crm.objects.contacts.read", "crm.objects.deals.read")}  # may read, may not write
     with start_sandbox(store, token_scopes=scopes) as box:
         settings = private_app(box, dead_letter_path=str(tmp_path / "rejected.jsonl"),
                                **target_settings(max_workers=WORKERS))

@@ -16,21 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import (
-    TARGET,
-    Run,
-    association,
-    private_app,
-    schema_message,
-    secret_places,
-    start_plugin,
-    start_sandbox,
-    state_message,
-    target_states,
-    write_input,
-)
 
 from hubassoc.sandbox import Store
+from tests.support.credentials import private_app, secret_places, start_sandbox
+from tests.support.recorded_runs import Run, start_plugin, target_states, write_input
+from tests.support.runners import TARGET
+from tests.support.singer import association, schema, state
 
 CORPUS = Path(__file__).parent / "bad_input"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
@@ -50,8 +41,8 @@ def deeply_nested() -> list[dict[str, Any] | str]:
 
 
 def framed(bad: dict[str, Any] | str) -> list[dict[str, Any] | str]:
-    return [schema_message(), association("contacts", 101, "companies", 201), state_message(n=1), bad,
-            association("contacts", 102, "companies", 202), state_message(n=2)]
+    return [schema(), association("contacts", 101, "companies", 201), state(n=1), bad,
+            association("contacts", 102, "companies", 202), state(n=2)]
 
 
 GENERATED = {"ten_mb_line": ten_mb_line, "deeply_nested": deeply_nested}

@@ -12,19 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from reliability_crm import contact_deal_edges, tap_crm, tap_settings, target_crm, target_settings
-from reliability_helpers import (
-    TOKEN,
-    Run,
-    assert_no_secrets,
-    oauth_app,
-    run_tap,
-    run_target,
-    schema_message,
-    start_sandbox,
-)
 
 from hubassoc.sandbox import Sandbox
+from tests.support.credentials import MARKED_TOKEN, assert_no_secrets, oauth_app, start_sandbox
+from tests.support.crm.reliability import contact_deal_edges, tap_crm, tap_settings, target_crm, target_settings
+from tests.support.recorded_runs import Run, run_tap, run_target
+from tests.support.singer import schema
 
 TOKEN_PATH = "/oauth/v1/token"
 
@@ -35,16 +28,16 @@ def refused_urls(box: Sandbox) -> list[str]:
         "http://example.com",  # plain http to a host that is not loopback
         f"http://example.invalid\\@127.0.0.1:{port}",  # urllib3 would connect to example.invalid
         f"http://127.0.0.1:{port}@example.invalid",
-        f"https://user:{TOKEN}@api.hubapi.com",  # a credential in the URL itself
+        f"https://user:{MARKED_TOKEN}@api.hubapi.com",  # a credential in the URL itself
     ]
 
 
 def run_tap_with(url: str, workdir: Path) -> Run:
-    return run_tap(workdir, {"access_token": TOKEN, "api_url": url})
+    return run_tap(workdir, {"access_token": MARKED_TOKEN, "api_url": url})
 
 
 def run_target_with(url: str, workdir: Path) -> Run:
-    return run_target(workdir, {"access_token": TOKEN, "api_url": url}, [schema_message()])
+    return run_target(workdir, {"access_token": MARKED_TOKEN, "api_url": url}, [schema()])
 
 
 @pytest.mark.parametrize("run", [run_tap_with, run_target_with], ids=["tap", "target"])

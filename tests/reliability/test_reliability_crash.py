@@ -22,23 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import (
-    DELETED,
-    TARGET,
-    Run,
-    assert_no_secrets,
-    association,
-    private_app,
-    run_target,
-    schema_message,
-    start_plugin,
-    start_sandbox,
-    state_message,
-    wait_for,
-    write_input,
-)
 
 from hubassoc.sandbox import Sandbox, Store
+from tests.support.credentials import assert_no_secrets, private_app, start_sandbox
+from tests.support.recorded_runs import Run, run_target, start_plugin, write_input
+from tests.support.runners import TARGET
+from tests.support.singer import DELETED, association, schema, state
+from tests.support.waiting import wait_until
 
 LOAD = 50_000
 STATE_EVERY = 1_000
@@ -65,7 +55,7 @@ def load(seed: int) -> tuple[list[dict[str, Any]], set[tuple[int, int]], set[tup
     exist. For one association the last record wins.
     """
     rng = random.Random(seed)
-    lines: list[dict[str, Any]] = [schema_message()]
+    lines: list[dict[str, Any]] = [schema()]
     last: dict[tuple[int, int], bool] = {}
     refused: set[tuple[int, int]] = set()
     for n in range(1, LOAD + 1):
@@ -79,7 +69,7 @@ def load(seed: int) -> tuple[list[dict[str, Any]], set[tuple[int, int]], set[tup
             last[contact, company] = not archive
             lines.append(association(*_ends(contact, company), **({"_sdc_deleted_at": DELETED} if archive else {})))
         if n % STATE_EVERY == 0:
-            lines.append(state_message(position=n))
+            lines.append(state(position=n))
     return lines, {edge for edge, present in last.items() if present}, refused
 
 
@@ -110,7 +100,7 @@ def test_sigkill_at_a_random_point_of_a_50000_record_load_loses_nothing(seed: in
         settings = private_app(box, dead_letter_path=str(dead_letters), **FAST_LOAD)
         killed = start_plugin(TARGET, tmp_path, settings, name="killed",
                               stdin=write_input(tmp_path / "input.singer", lines))
-        wait_for(lambda: box.counters()["requests_total"] >= writes, f"{writes} calls before the kill", 60)
+        wait_until(lambda: box.counters()["requests_total"] >= writes, f"{writes} calls before the kill", 60)
         killed.kill(signal.SIGKILL)
         first = killed.wait()
         assert first.returncode == -signal.SIGKILL
@@ -207,8 +197,8 @@ def test_sigterm_during_a_flush_inside_a_record_neither_hangs_nor_emits_state_ea
         creates = [association("contacts", c, "companies", COMPANY) for c in CONTACTS_SMALL[:5]]
         reverse = association("companies", COMPANY, "contacts", CONTACTS_SMALL[0], _sdc_deleted_at=DELETED)
         with listening(tmp_path, settings) as target:
-            send(target, schema_message(), *creates, state_message(n=5), reverse)
-            wait_for(lambda: box.counters()["faults_injected"].get("slow") == 1, "the flush to be under way")
+            send(target, schema(), *creates, state(n=5), reverse)
+            wait_until(lambda: box.counters()["faults_injected"].get("slow") == 1, "the flush to be under way")
             target.send_signal(signal.SIGTERM)
             assert target.stdout is not None
             printed = []
@@ -226,7 +216,7 @@ def test_sigterm_during_a_flush_inside_a_record_neither_hangs_nor_emits_state_ea
 def test_a_second_sigterm_stops_at_once_without_a_state_for_the_unwritten_flush(tmp_path: Path) -> None:
     with flush_under_way(tmp_path, slow_seconds=5.0) as (box, target):
         target.send_signal(signal.SIGTERM)
-        wait_for(lambda: "Received termination signal" in (tmp_path / "stderr.txt").read_text(), "the first stop")
+        wait_until(lambda: "Received termination signal" in (tmp_path / "stderr.txt").read_text(), "the first stop")
         target.send_signal(signal.SIGTERM)
         assert target.wait(timeout=30) == 1
         assert target.stdout is not None
@@ -244,8 +234,8 @@ def flush_under_way(tmp_path: Path, slow_seconds: float) -> Iterator[tuple[Sandb
                                max_workers=1, timeout=10)
         records = [association("contacts", c, "companies", COMPANY) for c in CONTACTS_SMALL]
         with listening(tmp_path, settings) as target:
-            send(target, schema_message(), *records[:5], state_message(n=5), *records[5:])  # the 10th flushes
-            wait_for(lambda: box.counters()["faults_injected"].get("slow") == 1, "the flush to be under way")
+            send(target, schema(), *records[:5], state(n=5), *records[5:])  # the 10th flushes
+            wait_until(lambda: box.counters()["faults_injected"].get("slow") == 1, "the flush to be under way")
             yield box, target
 
 
@@ -266,11 +256,11 @@ def test_sigterm_while_waiting_for_input_writes_what_was_read_emits_its_state_an
     with start_sandbox(small_crm()) as box:
         settings = private_app(box, dead_letter_path=str(tmp_path / "rejected.jsonl"))
         with listening(tmp_path, settings) as target:
-            send(target, schema_message(), *[association("contacts", c, "companies", COMPANY) for c in (101, 102)],
-                 state_message(n=2), association("contacts", 103, "deals", DEAL))
+            send(target, schema(), *[association("contacts", c, "companies", COMPANY) for c in (101, 102)],
+                 state(n=2), association("contacts", 103, "deals", DEAL))
             # the first contact->deal record makes the target fetch that pair's types: then it has read it all
-            wait_for(lambda: "GET /crm/v3/associations/contacts/deals/types" in box.counters()["requests"],
-                     "the last record to be read")
+            wait_until(lambda: "GET /crm/v3/associations/contacts/deals/types" in box.counters()["requests"],
+                       "the last record to be read")
             target.send_signal(signal.SIGTERM)
             assert target.wait(timeout=30) == 0
             assert target.stdout is not None

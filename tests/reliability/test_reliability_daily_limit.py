@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from reliability_crm import (
+from tests.support.credentials import assert_no_secrets, private_app, start_sandbox
+from tests.support.crm.reliability import (
     Load,
     contact_deal_edges,
     tap_crm,
@@ -18,16 +19,8 @@ from reliability_crm import (
     target_crm,
     target_settings,
 )
-from reliability_helpers import (
-    assert_clean_failure,
-    assert_no_secrets,
-    key_of,
-    private_app,
-    run_tap,
-    run_target,
-    start_sandbox,
-    target_states,
-)
+from tests.support.recorded_runs import assert_clean_failure, run_tap, run_target, target_states
+from tests.support.singer import key_of
 
 WORKERS = 4
 RESETS = "resets at midnight in the HubSpot account's time zone"

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_crm import (
+
+from hubassoc.sandbox import Store
+from tests.support.credentials import private_app, secret_places, start_sandbox
+from tests.support.crm.reliability import (
     TARGET_PAIR,
     contact_deal_edges,
     tap_crm,
@@ -29,20 +32,9 @@ from reliability_crm import (
     target_crm,
     target_settings,
 )
-from reliability_helpers import (
-    Run,
-    Summary,
-    key_of,
-    private_app,
-    run_tap,
-    run_target,
-    secret_places,
-    settled_counters,
-    start_sandbox,
-    target_states,
-)
-
-from hubassoc.sandbox import Store
+from tests.support.recorded_runs import Run, Summary, run_tap, run_target, target_states
+from tests.support.sandbox_api import settled_counters
+from tests.support.singer import key_of
 
 TAP_READ = "POST /crm/v3/associations/contacts/deals/batch/read"
 TAP_LIST = "GET /crm/v3/objects/contacts"

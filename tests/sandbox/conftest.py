@@ -1,31 +1,19 @@
-"""Fixtures for the sandbox conformance tests; the helpers they use live in sandbox_helpers.py."""
+"""Fixtures for the sandbox conformance tests: the conformance CRM (tests.support.crm.conformance) on a sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
-from sandbox_helpers import TOKEN, Api, build_crm
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm.conformance import build_crm
+from tests.support.sandbox_api import SandboxFactory
 
 
 @pytest.fixture
-def api() -> Iterator[Callable[..., Api]]:
-    """``api(sandbox_or_url, token=TOKEN)``: a caller closed at teardown."""
-    made: list[Api] = []
-
-    def make(target: Sandbox | str, token: str | None = TOKEN) -> Api:
-        caller = Api(target if isinstance(target, str) else target.url, token)
-        made.append(caller)
-        return caller
-
-    yield make
-    for caller in made:
-        caller.close()
-
-
-@pytest.fixture
-def crm(sandbox: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+def crm(sandbox: SandboxFactory) -> SandboxFactory:
     """``crm(**knobs)``: a started sandbox over a fresh ``build_crm()`` store."""
-    return lambda **knobs: sandbox(store=build_crm(), **knobs)
+
+    def start(**knobs: object) -> Sandbox:
+        return sandbox(store=build_crm(), **knobs)
+
+    return start

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import requests
-from sandbox_helpers import UUID, Api, Matches
 
 from hubassoc.sandbox import Sandbox
+from tests.support.sandbox_api import UUID, ApiFactory, Matches, SandboxFactory
 
 TYPES = "/crm/v3/associations/contacts/companies/types"
-SandboxFactory = Callable[..., Sandbox]
-ApiFactory = Callable[..., Api]
 OAUTH = {"oauth_clients": {"cid": "csecret"}, "refresh_tokens": {"rtoken"}}
 
 

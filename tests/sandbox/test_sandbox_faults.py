@@ -9,17 +9,16 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from sandbox_helpers import CONTACTS, DEAL_WITHOUT_ASSOCIATIONS, UUID, Api
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm.conformance import CONTACTS, DEAL_WITHOUT_ASSOCIATIONS
+from tests.support.sandbox_api import UUID, ApiFactory, SandboxFactory
 
 TYPES = "/crm/v3/associations/contacts/companies/types"
 CREATE = "/crm/v3/associations/deals/contacts/batch/create"
 CREATE_ROUTE = "POST /crm/v3/associations/deals/contacts/batch/create"
 NEW_EDGE = {"inputs": [{"from": {"id": str(DEAL_WITHOUT_ASSOCIATIONS)}, "to": {"id": str(CONTACTS[299])},
                         "type": "deal_to_contact"}]}
-SandboxFactory = Callable[..., Sandbox]
-ApiFactory = Callable[..., Api]
 
 
 def test_scheduled_5xx_hit_exactly_the_next_requests(sandbox: SandboxFactory, api: ApiFactory) -> None:

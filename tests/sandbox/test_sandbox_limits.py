@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-from sandbox_helpers import UUID, Api
-
-from hubassoc.sandbox import Sandbox
+from tests.support.sandbox_api import UUID, Api, ApiFactory, SandboxFactory
 
 TYPES = "/crm/v3/associations/contacts/companies/types"
-SandboxFactory = Callable[..., Sandbox]
-ApiFactory = Callable[..., Api]
 RATE_HEADERS = ("X-HubSpot-RateLimit-Interval-Milliseconds", "X-HubSpot-RateLimit-Max",
                 "X-HubSpot-RateLimit-Remaining", "X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining")
 

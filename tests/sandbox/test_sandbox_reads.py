@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sandbox_helpers import (
+from hubassoc.sandbox import Sandbox
+from tests.support.crm.conformance import (
     COMPANIES,
     CONTACT_WITH_PRIMARY,
     CONTACT_WITHOUT_PRIMARY,
@@ -12,17 +13,11 @@ from sandbox_helpers import (
     DEAL_WITH_250_CONTACTS,
     DEAL_WITH_PRIMARY,
     DEAL_WITHOUT_ASSOCIATIONS,
-    TIMESTAMP,
-    UUID,
-    Api,
-    Matches,
 )
-
-from hubassoc.sandbox import Sandbox
+from tests.support.sandbox_api import TIMESTAMP, UUID, ApiFactory, Matches
 
 READ = "/crm/v3/associations/deals/contacts/batch/read"
 BatchSandbox = Callable[..., Sandbox]
-ApiFactory = Callable[..., Api]
 
 
 # -- GET /crm/v3/objects/{type} --------------------------------------------------------------------------------

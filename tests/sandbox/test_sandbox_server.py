@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 import requests
-from sandbox_helpers import CONTACTS, DEAL_WITHOUT_ASSOCIATIONS, Api
 
 from hubassoc.sandbox import Sandbox, SandboxConfig
+from tests.support.crm.conformance import CONTACTS, DEAL_WITHOUT_ASSOCIATIONS
+from tests.support.sandbox_api import ApiFactory, SandboxFactory
 
 TYPES = "/crm/v3/associations/contacts/companies/types"
 TYPES_ROUTE = "GET /crm/v3/associations/contacts/companies/types"
-SandboxFactory = Callable[..., Sandbox]
-ApiFactory = Callable[..., Api]
 
 
 def test_start_binds_a_free_loopback_port_and_stop_releases_it() -> None:

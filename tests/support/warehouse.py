@@ -1,4 +1,5 @@
-"""Associations as comparable edges, from the sandbox's store, from files and from the warehouse."""
+"""Associations as comparable edges (object types by name), from the sandbox's store, from files and from the
+warehouse: for the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ Edge = tuple[str, str, str, str, int]
 EDGE_COLUMNS = "from_object_type, from_id, to_object_type, to_id, association_type_id"
 
 
-def edge(record: dict[str, Any]) -> Edge:
+def named_edge(record: dict[str, Any]) -> Edge:
     return (parse_object_type(record["from_object_type"]).name, str(record["from_id"]),
             parse_object_type(record["to_object_type"]).name, str(record["to_id"]),
             int(record["association_type_id"]))
 
 
 def store_edges(store: Store) -> set[Edge]:
-    return {edge(r) for r in store.records()}
+    return {named_edge(r) for r in store.records()}
 
 
 def v3_visible(store: Store) -> set[Edge]:

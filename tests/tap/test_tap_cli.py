@@ -7,9 +7,10 @@ import re
 import subprocess
 from pathlib import Path
 
-from tap_harness import CONTACTS, CONTACTS_DEALS_BOTH_WAYS, DEALS, TAP, base_config, build_crm, run_cli, write_json
-
 from hubassoc.sandbox import Sandbox, SandboxConfig
+from tests.support.crm import CONTACTS_DEALS_BOTH_WAYS
+from tests.support.crm.paged import CONTACTS, DEALS, build_crm
+from tests.support.runners import TAP, run_tap_cli, tap_config, write_json
 
 PAIRS = [{"from": "contacts", "to": "companies"}, {"from": "contacts", "to": "deals"}]
 
@@ -17,7 +18,7 @@ PAIRS = [{"from": "contacts", "to": "companies"}, {"from": "contacts", "to": "de
 def test_connection_test_passes_reading_one_pair_types_and_one_listing_page(tmp_path: Path) -> None:
     """``--test`` proves the token and scopes with a handful of requests, not a sync."""
     with Sandbox(SandboxConfig(rate_limit=10_000), build_crm()) as box:
-        run = run_cli(tmp_path, base_config(box.url, associations=PAIRS), "--test")
+        run = run_tap_cli(tmp_path, tap_config(box.url, associations=PAIRS), "--test")
         requests = box.counters()["requests"]
     assert run.returncode == 0, run.stderr
     assert "connection test passed" in run.stderr
@@ -30,7 +31,7 @@ def test_connection_test_passes_reading_one_pair_types_and_one_listing_page(tmp_
 def test_connection_test_with_a_wrong_token_says_so_in_one_line(tmp_path: Path) -> None:
     """401 INVALID_AUTHENTICATION: HubSpot's message, once, and never the token itself."""
     with Sandbox(SandboxConfig(), build_crm()) as box:
-        run = run_cli(tmp_path, {**base_config(box.url), "access_token": "pat-na1-wrong-secret"}, "--test")
+        run = run_tap_cli(tmp_path, {**tap_config(box.url), "access_token": "pat-na1-wrong-secret"}, "--test")
     assert run.returncode == 1
     failures = [line for line in run.stderr.splitlines() if "connection test failed" in line]
     assert len(failures) == 1
@@ -44,7 +45,7 @@ def test_connection_test_names_the_missing_scope(tmp_path: Path) -> None:
     """403 MISSING_SCOPES: the scope HubSpot names (requiredGranularScopes) is in the message."""
     scopes = {"limited": ("crm.objects.contacts.read",)}  # no companies scope
     with Sandbox(SandboxConfig(tokens=frozenset({"limited"}), token_scopes=scopes), build_crm()) as box:
-        run = run_cli(tmp_path, {**base_config(box.url, associations=PAIRS), "access_token": "limited"}, "--test")
+        run = run_tap_cli(tmp_path, {**tap_config(box.url, associations=PAIRS), "access_token": "limited"}, "--test")
     assert run.returncode == 1
     assert "MISSING_SCOPES" in run.stderr
     assert "crm.objects.companies.read" in run.stderr
@@ -53,7 +54,7 @@ def test_connection_test_names_the_missing_scope(tmp_path: Path) -> None:
 def test_sync_failure_reaches_the_user_as_hubspots_message_without_the_token(tmp_path: Path) -> None:
     """An error out of the client ends the run with a non-zero exit and HubSpot's reason."""
     with Sandbox(SandboxConfig(), build_crm()) as box:
-        run = run_cli(tmp_path, {**base_config(box.url), "access_token": "pat-na1-wrong-secret"})
+        run = run_tap_cli(tmp_path, {**tap_config(box.url), "access_token": "pat-na1-wrong-secret"})
     assert run.returncode != 0
     assert "HubSpot 401 INVALID_AUTHENTICATION" in run.stderr
     assert "wrong-secret" not in run.stderr
@@ -62,7 +63,7 @@ def test_sync_failure_reaches_the_user_as_hubspots_message_without_the_token(tmp
 def test_progress_lines_every_interval_per_active_pair(tmp_path: Path) -> None:
     """Periodic lines: ids listed and read, records, records/s, requests against the budget, 429s."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=40), build_crm()) as box:
-        run = run_cli(tmp_path, base_config(box.url, associations=PAIRS, batch_size=100, progress_interval=0.1))
+        run = run_tap_cli(tmp_path, tap_config(box.url, associations=PAIRS, batch_size=100, progress_interval=0.1))
     assert run.returncode == 0, run.stderr
     pattern = re.compile(r"associations (contacts->companies|contacts->deals): \d+ ids listed, \d+ read, "
                          r"\d+ records \(\d+ records/s\); "
@@ -74,8 +75,8 @@ def test_progress_lines_every_interval_per_active_pair(tmp_path: Path) -> None:
 def test_with_two_types_listed_progress_says_how_many_of_each_types_ids_are_listed(tmp_path: Path) -> None:
     """HubSpot's listing tells no total; the tap counts each listed type once (search), and the lines say it."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=40), build_crm()) as box:
-        run = run_cli(tmp_path, base_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS, batch_size=100,
-                                            progress_interval=0.1))
+        run = run_tap_cli(tmp_path, tap_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS, batch_size=100,
+                                               progress_interval=0.1))
     assert run.returncode == 0, run.stderr
     totals = set(re.findall(r"associations (contacts->deals|deals->contacts): \d+ of (\d+) ids listed", run.stderr))
     assert ("contacts->deals", str(len(CONTACTS))) in totals  # contacts, fewer, are read first and long enough
@@ -85,7 +86,7 @@ def test_with_two_types_listed_progress_says_how_many_of_each_types_ids_are_list
 def test_discovery_sends_no_request(tmp_path: Path) -> None:
     """The catalog is fixed: ``--discover`` neither counts nor lists anything (partition order is decided at sync)."""
     with Sandbox(SandboxConfig(rate_limit=10_000), build_crm()) as box:
-        config = write_json(tmp_path / "config.json", base_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS))
+        config = write_json(tmp_path / "config.json", tap_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS))
         done = subprocess.run([str(TAP), "--config", str(config), "--discover"], capture_output=True, text=True,
                               timeout=120, check=False)
         assert box.counters()["requests_total"] == 0
@@ -96,8 +97,8 @@ def test_discovery_sends_no_request(tmp_path: Path) -> None:
 def test_reads_run_concurrently_under_one_pacer_without_429s(tmp_path: Path) -> None:
     """One pacer for the whole run keeps every window within budget while several reads are in flight."""
     with Sandbox(SandboxConfig(rate_limit=15, window_seconds=1, latency_ms=50), build_crm()) as box:
-        settings = base_config(box.url, associations=PAIRS, batch_size=50, requests_per_10s=150, window_seconds=1)
-        run = run_cli(tmp_path, settings)
+        settings = tap_config(box.url, associations=PAIRS, batch_size=50, requests_per_10s=150, window_seconds=1)
+        run = run_tap_cli(tmp_path, settings)
         counters = box.counters()
     assert run.returncode == 0, run.stderr
     assert counters["rate_limited"] == 0

@@ -10,21 +10,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tap_harness import (
-    COMPANIES,
-    CONTACTS,
-    DEALS,
-    DEALS_PER_CONTACT,
-    TapRun,
-    base_config,
-    build_crm,
-    extra_pages,
-    row,
-    run_cli,
-    v3_records,
-)
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
+from tests.support.crm import extra_pages, v3_records
+from tests.support.crm.paged import COMPANIES, CONTACTS, DEALS, DEALS_PER_CONTACT, build_crm
+from tests.support.runners import TapRun, run_tap_cli, tap_config
+from tests.support.singer import row
 
 BATCH_SIZE = 150  # not a multiple of the 100-id listing page: batches start mid-page
 # Mixed spellings HubSpot accepts; canonical pairs in configured order.
@@ -53,8 +44,8 @@ class CrmRun:
 def crm_run(tmp_path_factory: pytest.TempPathFactory) -> CrmRun:
     store = build_crm()
     with Sandbox(SandboxConfig(rate_limit=10_000), store) as box:
-        config = base_config(box.url, associations=PAIRS_AS_WRITTEN, batch_size=BATCH_SIZE)
-        run = run_cli(tmp_path_factory.mktemp("crm"), config)
+        config = tap_config(box.url, associations=PAIRS_AS_WRITTEN, batch_size=BATCH_SIZE)
+        run = run_tap_cli(tmp_path_factory.mktemp("crm"), config)
         requests = box.counters()["requests"]
     assert run.returncode == 0, run.stderr
     return CrmRun(store, run, requests)

@@ -10,12 +10,15 @@ from decimal import Decimal
 import pytest
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import Message, RecordMessage, StateMessage
-from tap_harness import base_config, build_crm, parse_messages, row, v3_records
 
 from hubassoc.errors import RetriesExhaustedError
 from hubassoc.sandbox import Sandbox, SandboxConfig
 from tap_hubassoc.output import RecordBufferingWriter
 from tap_hubassoc.tap import TapHubAssoc
+from tests.support.crm import v3_records
+from tests.support.crm.paged import build_crm
+from tests.support.runners import tap_config
+from tests.support.singer import parse_messages, row
 
 EXTRACTED = datetime.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)
 
@@ -86,7 +89,7 @@ def test_records_emitted_before_a_failure_are_written_though_no_state_follows_th
     pairs = [{"from": "contacts", "to": "deals"}, {"from": "contacts", "to": "companies"}]
     with Sandbox(SandboxConfig(rate_limit=10_000), crm) as box:
         box.schedule_faults("5xx:500", count=1, route="POST /crm/v3/associations/contacts/companies/batch/read")
-        tap = TapHubAssoc(config=base_config(box.url, associations=pairs, max_attempts=1))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=pairs, max_attempts=1))
         try:
             with pytest.raises(RetriesExhaustedError), contextlib.redirect_stdout(out):
                 tap.sync_all()

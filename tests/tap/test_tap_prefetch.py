@@ -10,19 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 
-from tap_harness import (
-    CONTACTS_DEALS_BOTH_WAYS,
-    LIST_DEALS,
-    base_config,
-    contacts_and_deals,
-    records_until_it_gives_up,
-    row,
-    v3_records,
-    while_contacts_are_held,
-)
-
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from tap_hubassoc.tap import TapHubAssoc
+from tests.support.crm import CONTACTS_DEALS_BOTH_WAYS, contacts_and_deals, v3_records
+from tests.support.runners import records_until_it_gives_up, tap_config, while_contacts_are_held
+from tests.support.sandbox_api import LIST_DEALS
+from tests.support.singer import row
 
 CONTACTS = [12_000_000_001 + 11 * i for i in range(250)]  # 3 listing pages: fewer, so the first partition
 DEALS = [22_000_000_001 + 7 * i for i in range(450)]  # 5 listing pages
@@ -45,7 +38,7 @@ def test_the_second_from_type_is_listed_while_the_first_is_still_being_read() ->
 def test_max_workers_bounds_requests_in_flight_listing_threads_included() -> None:
     """With max_workers 1, two listings and the reads never overlap at "HubSpot" (sandbox peak concurrency)."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=1))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=1))
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 tap.sync_all()
@@ -61,5 +54,5 @@ def test_a_failed_listing_of_a_later_from_type_stops_the_run_when_that_type_is_r
     store = build_store()
     with Sandbox(SandboxConfig(rate_limit=10_000), store) as box:
         box.schedule_faults("5xx:500", count=1, route=LIST_DEALS)
-        emitted = records_until_it_gives_up(base_config(box.url, associations=PAIRS, max_attempts=1))
+        emitted = records_until_it_gives_up(tap_config(box.url, associations=PAIRS, max_attempts=1))
     assert {row(r) for r in emitted} == {row(r) for r in v3_records(store, "contacts", "deals")}

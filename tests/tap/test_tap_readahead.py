@@ -17,22 +17,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tap_harness import (
-    CONTACTS_DEALS_BOTH_WAYS,
-    LIST_DEALS,
-    base_config,
-    contacts_and_deals,
-    eventually,
-    records_until_it_gives_up,
-    row,
-    sync_in_process,
-    v3_records,
-    while_contacts_are_held,
-)
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from tap_hubassoc.readahead import ReadAhead, WorkerSlots
 from tap_hubassoc.tap import TapHubAssoc
+from tests.support.crm import CONTACTS_DEALS_BOTH_WAYS, contacts_and_deals, v3_records
+from tests.support.runners import records_until_it_gives_up, run_tap_in_process, tap_config, while_contacts_are_held
+from tests.support.sandbox_api import LIST_DEALS
+from tests.support.singer import row
+from tests.support.waiting import eventually
 
 CONTACTS = [12_000_000_001 + 11 * i for i in range(300)]  # 3 listing pages: fewer, so the first partition
 DEALS = [22_000_000_001 + 7 * i for i in range(900)]  # 9 listing pages
@@ -63,9 +56,9 @@ def test_the_second_from_type_is_read_while_the_first_is_still_being_emitted() -
 def test_records_and_states_are_those_of_a_run_without_read_ahead() -> None:
     """max_workers 1 reads nothing ahead (it could only delay the current partition): the reference output."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        settings = base_config(box.url, associations=PAIRS, batch_size=250)
-        alone = sync_in_process({**settings, "max_workers": 1}).messages
-        ahead = sync_in_process({**settings, "max_workers": 4}).messages
+        settings = tap_config(box.url, associations=PAIRS, batch_size=250)
+        alone = run_tap_in_process({**settings, "max_workers": 1}).messages
+        ahead = run_tap_in_process({**settings, "max_workers": 4}).messages
     def kept(messages: list[dict[str, Any]]) -> list[Any]:
         """Records and states, less the run's table version, which each run chooses anew."""
         return [m.get("record") or without_version(m["value"]) for m in messages if m["type"] in ("RECORD", "STATE")]
@@ -83,7 +76,7 @@ def test_a_from_type_finished_by_the_run_being_resumed_is_not_read_ahead() -> No
         {"context": {"from_object_type": "deals"}, "done": True, "pairs": ["deals->contacts"]},
     ]}}}
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        run = sync_in_process(base_config(box.url, associations=PAIRS, batch_size=100, max_workers=4), state)
+        run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=4), state)
         requests = box.counters()["requests"]
     assert {r["from_object_type"] for r in run.records()} == {"contacts"}
     assert requests.get(LIST_DEALS, 0) == 0
@@ -93,7 +86,7 @@ def test_a_from_type_finished_by_the_run_being_resumed_is_not_read_ahead() -> No
 def test_a_dry_run_reads_nothing_ahead() -> None:
     """``--test`` and the SDK's dry runs read a sample of the first partition, no more."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=4))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=4))
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 tap.run_sync_dry_run(dry_run_record_limit=1)
@@ -109,8 +102,8 @@ def test_a_failed_read_of_a_later_from_type_stops_the_run_when_that_type_is_read
     store = build_store()
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), store) as box:
         box.schedule_faults("5xx:500", count=len(DEALS), route=READ_DEALS)  # every deals read fails
-        emitted = records_until_it_gives_up(base_config(box.url, associations=PAIRS, batch_size=100,
-                                                        max_workers=4, max_attempts=1))
+        emitted = records_until_it_gives_up(tap_config(box.url, associations=PAIRS, batch_size=100,
+                                                       max_workers=4, max_attempts=1))
     assert [row(r) for r in emitted] == [row(r) for r in v3_records(store, "contacts", "deals")]
 
 
@@ -124,7 +117,7 @@ def test_reading_ahead_and_listing_stop_when_the_stream_stops() -> None:
     store.add_objects("deals", deals)
     before = set(threading.enumerate())
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=20), store) as box:
-        tap = TapHubAssoc(config=base_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             next(records)

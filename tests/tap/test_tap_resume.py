@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_harness import base_config, kill_after_batches, partition, partition_or_empty, row, run_cli, v3_records
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
+from tests.support.crm import v3_records
+from tests.support.runners import kill_after_batches, partition, partition_or_empty, run_tap_cli, tap_config
+from tests.support.singer import row
 
 BATCH = 150  # batches end mid-page, so resuming needs the page cursor and a skip
 CONTACTS = [11_000_000_001 + 13 * i for i in range(1000)]  # 7 batches, 10 listing pages
@@ -50,7 +52,7 @@ def box() -> Iterator[Sandbox]:
 
 
 def config(url: str) -> dict[str, Any]:
-    return base_config(url, batch_size=BATCH, associations=[{"from": a, "to": b} for a, b in PAIRS])
+    return tap_config(url, batch_size=BATCH, associations=[{"from": a, "to": b} for a, b in PAIRS])
 
 
 def fresh_counters(box: Sandbox) -> None:
@@ -95,7 +97,7 @@ def test_killed_run_resumes_from_last_state_repeating_at_most_one_batch(
     assert k <= done < total, "the kill must land mid-way for this test to mean anything"
 
     fresh_counters(box)
-    rerun = run_cli(tmp_path, config(box.url), state=last_state)
+    rerun = run_tap_cli(tmp_path, config(box.url), state=last_state)
     assert rerun.returncode == 0, rerun.stderr
     requests = box.counters()["requests"]
 
@@ -115,7 +117,7 @@ def test_rerun_lists_from_the_saved_page_not_from_the_start(box: Sandbox, tmp_pa
     last_state = killed.states()[-1]
     saved = partition(last_state, "contacts")
     fresh_counters(box)
-    rerun = run_cli(tmp_path, config(box.url), state=last_state)
+    rerun = run_tap_cli(tmp_path, config(box.url), state=last_state)
     assert rerun.returncode == 0, rerun.stderr
     pages_left = math.ceil((len(CONTACTS) - CONTACTS.index(int(saved["after"]))) / 100)
     assert box.counters()["requests"]["GET /crm/v3/objects/contacts"] == pages_left
@@ -123,7 +125,7 @@ def test_rerun_lists_from_the_saved_page_not_from_the_start(box: Sandbox, tmp_pa
 
 def test_state_is_small_and_written_at_every_batch_boundary(box: Sandbox, tmp_path: Path) -> None:
     """One STATE per emitted batch, holding a cursor, a count and pair names: never a list of ids."""
-    run = run_cli(tmp_path, config(box.url))
+    run = run_tap_cli(tmp_path, config(box.url))
     assert run.returncode == 0, run.stderr
     cursors = [partition(s, "contacts") for s in run.states() if "after" in partition_or_empty(s, "contacts")]
     assert len(cursors) == math.ceil(len(CONTACTS) / BATCH) - 1  # the last batch completes the partition
@@ -138,7 +140,7 @@ def test_rerun_with_another_pair_list_reads_that_from_type_afresh(box: Sandbox, 
     killed = kill_after_batches(tmp_path, config(box.url), "contacts", 2)
     fresh_counters(box)
     settings = {**config(box.url), "associations": [{"from": "contacts", "to": "deals"}]}
-    rerun = run_cli(tmp_path, settings, state=killed.states()[-1])
+    rerun = run_tap_cli(tmp_path, settings, state=killed.states()[-1])
     assert rerun.returncode == 0, rerun.stderr
     assert reads(box.counters()["requests"], "contacts", "deals") == math.ceil(len(CONTACTS) / BATCH)
     assert "reading afresh" in rerun.stderr

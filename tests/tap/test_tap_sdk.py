@@ -14,12 +14,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from tap_harness import CONTACTS, base_config, build_crm, row, sync_in_process, v3_records
 
 from hubassoc.errors import BatchReadError
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from tap_hubassoc import prefetch
 from tap_hubassoc.tap import TapHubAssoc
+from tests.support.crm import v3_records
+from tests.support.crm.paged import CONTACTS, build_crm
+from tests.support.runners import run_tap_in_process, tap_config
+from tests.support.singer import row
 
 PAIRS = [{"from": "contacts", "to": "companies"}, {"from": "contacts", "to": "deals"}]
 
@@ -42,20 +45,20 @@ def expected(store: Store, *pairs: tuple[str, str]) -> set[tuple[Any, ...]]:
 def test_stream_map_filter_keeps_one_pair_of_the_shared_table(box: Sandbox, crm: Store) -> None:
     """Pairs are partitions of one stream; a ``__filter__`` on to_object_type selects pairs."""
     maps = {"associations": {"__filter__": "to_object_type == 'deals'"}}
-    run = sync_in_process(base_config(box.url, associations=PAIRS, stream_maps=maps))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, stream_maps=maps))
     assert {row(r) for r in run.records()} == expected(crm, ("contacts", "deals"))
 
 
 def test_stream_map_alias_and_dropped_stream(box: Sandbox) -> None:
     maps = {"associations": {"__alias__": "hubspot_associations"}, "association_types": None}
-    run = sync_in_process(base_config(box.url, associations=PAIRS, stream_maps=maps))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, stream_maps=maps))
     assert run.records("hubspot_associations")
     assert not run.records("association_types")
 
 
 def test_flattening_keeps_the_flat_record_unchanged(box: Sandbox, crm: Store) -> None:
     """Association records are already flat: flattening must not change them."""
-    run = sync_in_process(base_config(box.url, associations=PAIRS, flattening_enabled=True, flattening_max_depth=1))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, flattening_enabled=True, flattening_max_depth=1))
     assert {row(r) for r in run.records()} == expected(crm, ("contacts", "companies"), ("contacts", "deals"))
 
 
@@ -63,7 +66,7 @@ def test_batch_messages_carry_every_record_and_state_follows_them(box: Sandbox, 
     """BATCH mode: records go to files named in BATCH messages; a STATE never precedes its records' BATCH."""
     batch_config = {"encoding": {"format": "jsonl", "compression": "gzip"},
                     "storage": {"root": tmp_path.as_uri(), "prefix": "assoc-"}, "batch_size": 200}
-    run = sync_in_process(base_config(box.url, associations=PAIRS, batch_size=100, batch_config=batch_config))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=100, batch_config=batch_config))
     rows: set[tuple[Any, ...]] = set()
     for message in run.messages:
         if message["type"] == "BATCH" and message["stream"] == "associations":
@@ -82,7 +85,7 @@ def test_batch_messages_carry_every_record_and_state_follows_them(box: Sandbox, 
 def test_from_ids_are_read_instead_of_listing(box: Sandbox, crm: Store) -> None:
     """Where from_ids names ids, none of that type are listed, and only those ids' edges come out."""
     ids = [CONTACTS[0], CONTACTS[3], CONTACTS[4], CONTACTS[6]]  # none, 101 and 250 deals, and a primary company
-    run = sync_in_process(base_config(box.url, associations=PAIRS, batch_size=3, from_ids={"Contact": ids}))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=3, from_ids={"Contact": ids}))
     requests = box.counters()["requests"]
     want = {r for r in expected(crm, ("contacts", "companies"), ("contacts", "deals"))
             if dict(r)["from_id"] in {str(i) for i in ids}}
@@ -99,11 +102,11 @@ def contacts_state(state: dict[str, Any]) -> dict[str, Any]:
 def test_from_ids_run_resumes_by_index(box: Sandbox, crm: Store) -> None:
     """With from_ids the saved position is an index into the list (and the list's fingerprint)."""
     ids = CONTACTS[:10]
-    settings = base_config(box.url, associations=PAIRS, batch_size=4, from_ids={"contacts": ids})
-    full = sync_in_process(settings)
+    settings = tap_config(box.url, associations=PAIRS, batch_size=4, from_ids={"contacts": ids})
+    full = run_tap_in_process(settings)
     middle = next(s for s in full.states() if contacts_state(s).get("index") == 4)
     box.reset_counters()
-    rest = sync_in_process(settings, state=middle)
+    rest = run_tap_in_process(settings, state=middle)
     assert box.counters()["requests"]["POST /crm/v3/associations/contacts/deals/batch/read"] == 2
     assert {row(r) for r in rest.records()} == {
         row(r) for r in full.records() if int(r["from_id"]) in ids[4:]}
@@ -111,8 +114,8 @@ def test_from_ids_run_resumes_by_index(box: Sandbox, crm: Store) -> None:
 
 def test_two_runs_emit_the_same_records_in_the_same_order(box: Sandbox) -> None:
     """Concurrency does not reorder output: batch order, then pair order, then HubSpot's order."""
-    settings = base_config(box.url, associations=PAIRS, batch_size=40, max_workers=8)
-    first, second = sync_in_process(settings), sync_in_process(settings)
+    settings = tap_config(box.url, associations=PAIRS, batch_size=40, max_workers=8)
+    first, second = run_tap_in_process(settings), run_tap_in_process(settings)
     assert first.records() == second.records()
 
 
@@ -127,7 +130,7 @@ def test_ids_are_listed_at_most_a_bounded_number_of_pages_ahead_of_reading(monke
     for contact in many:
         store.associate("contacts", contact, "deals", 70_000_000_001)
     with Sandbox(SandboxConfig(rate_limit=10_000), store) as box:
-        tap = TapHubAssoc(config=base_config(box.url, associations=[PAIRS[1]], batch_size=100, max_workers=1))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=[PAIRS[1]], batch_size=100, max_workers=1))
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             first = next(records)
@@ -154,7 +157,7 @@ def _settled(count: Callable[[], int], polls: int = 5, pause: float = 0.05, limi
 
 def test_a_per_input_error_other_than_no_associations_fails_the_run(box: Sandbox) -> None:
     """Only NO_ASSOCIATIONS_FOUND means "no rows"; any other 207 error stops the run with HubSpot's message."""
-    settings = base_config(box.url, associations=PAIRS, from_ids={"contacts": ["not-an-id"]})
+    settings = tap_config(box.url, associations=PAIRS, from_ids={"contacts": ["not-an-id"]})
     tap = TapHubAssoc(config=settings, validate_config=False)  # the tap's own check would refuse the id first
     try:
         with pytest.raises(BatchReadError, match="Invalid object id: 'not-an-id'"), contextlib.redirect_stdout(

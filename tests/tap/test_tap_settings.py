@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from tap_harness import TAP, TOKEN, write_json
 
 from tap_hubassoc.settings import DEFAULT_PAIRS, config_problems, parse_from_ids, parse_pairs
 from tap_hubassoc.tap import TapHubAssoc
+from tests.support.runners import TAP, write_json
+from tests.support.sandbox_api import TOKEN
 
 SETTINGS = ("access_token", "client_id", "client_secret", "refresh_token", "api_url", "associations", "from_ids",
             "batch_size", "max_workers", "requests_per_10s")

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_harness import CONTACTS_DEALS_BOTH_WAYS, TapRun, base_config, contacts_and_deals, kill_after_batches, run_cli
 
 from hubassoc.sandbox import Sandbox, SandboxConfig
+from tests.support.crm import CONTACTS_DEALS_BOTH_WAYS, contacts_and_deals
+from tests.support.runners import TapRun, kill_after_batches, run_tap_cli, tap_config
 
 BATCH = 50
 CONTACTS = [12_000_000_001 + 3 * i for i in range(400)]  # 8 batches
@@ -31,7 +32,7 @@ def box() -> Iterator[Sandbox]:
 
 
 def config(url: str, **settings: Any) -> dict[str, Any]:
-    return base_config(url, batch_size=BATCH, associations=CONTACTS_DEALS_BOTH_WAYS, **settings)
+    return tap_config(url, batch_size=BATCH, associations=CONTACTS_DEALS_BOTH_WAYS, **settings)
 
 
 def activations(run: TapRun, stream: str) -> list[int]:
@@ -52,7 +53,7 @@ def saved_versions(run: TapRun) -> list[Any]:
 
 @pytest.mark.parametrize("stream", STREAMS)
 def test_every_record_of_a_run_carries_the_version_it_activates(box: Sandbox, tmp_path: Path, stream: str) -> None:
-    run = run_cli(tmp_path, config(box.url))
+    run = run_tap_cli(tmp_path, config(box.url))
     assert run.returncode == 0, run.stderr
     assert run.records(stream)
     assert versions(run, stream) == set(activations(run, stream))
@@ -63,14 +64,14 @@ def test_every_record_of_a_run_carries_the_version_it_activates(box: Sandbox, tm
 def test_activation_comes_after_the_last_record_never_at_the_start(
     box: Sandbox, tmp_path: Path, stream: str,
 ) -> None:
-    run = run_cli(tmp_path, config(box.url))
+    run = run_tap_cli(tmp_path, config(box.url))
     assert run.returncode == 0, run.stderr
     [activated] = positions(run, "ACTIVATE_VERSION", stream)
     assert activated > max(positions(run, "RECORD", stream))
 
 
 def test_the_final_state_follows_the_activation_and_forgets_the_version(box: Sandbox, tmp_path: Path) -> None:
-    run = run_cli(tmp_path, config(box.url))
+    run = run_tap_cli(tmp_path, config(box.url))
     assert run.returncode == 0, run.stderr
     [activated] = positions(run, "ACTIVATE_VERSION", "associations")
     assert run.messages[-1]["type"] == "STATE"
@@ -79,7 +80,7 @@ def test_the_final_state_follows_the_activation_and_forgets_the_version(box: San
 
 
 def test_states_of_an_unfinished_read_carry_its_version(box: Sandbox, tmp_path: Path) -> None:
-    run = run_cli(tmp_path, config(box.url))
+    run = run_tap_cli(tmp_path, config(box.url))
     assert run.returncode == 0, run.stderr
     mid_run = saved_versions(run)[1:-1]  # after association_types, before the final STATE
     assert mid_run
@@ -87,8 +88,8 @@ def test_states_of_an_unfinished_read_carry_its_version(box: Sandbox, tmp_path: 
 
 
 def test_a_later_complete_run_activates_a_later_version(box: Sandbox, tmp_path: Path) -> None:
-    first = run_cli(tmp_path, config(box.url))
-    second = run_cli(tmp_path, config(box.url), state=first.states()[-1])
+    first = run_tap_cli(tmp_path, config(box.url))
+    second = run_tap_cli(tmp_path, config(box.url), state=first.states()[-1])
     assert activations(second, "associations")[0] > activations(first, "associations")[0]
 
 
@@ -102,7 +103,7 @@ def test_a_resumed_run_keeps_the_version_of_the_run_it_resumes(box: Sandbox, tmp
     killed = kill_after_batches(tmp_path, config(box.url), "contacts", 3)
     [interrupted_version] = versions(killed, "associations")
     assert saved_versions(killed)[-1] == interrupted_version
-    resumed = run_cli(tmp_path, config(box.url), state=killed.states()[-1])
+    resumed = run_tap_cli(tmp_path, config(box.url), state=killed.states()[-1])
     assert resumed.returncode == 0, resumed.stderr
     assert versions(resumed, "associations") == {interrupted_version}
     assert activations(resumed, "associations") == [interrupted_version]
@@ -111,14 +112,14 @@ def test_a_resumed_run_keeps_the_version_of_the_run_it_resumes(box: Sandbox, tmp
 def test_a_run_stopped_by_hubspot_activates_nothing(tmp_path: Path) -> None:
     store = contacts_and_deals(CONTACTS, DEALS)
     with Sandbox(SandboxConfig(rate_limit=10_000, daily_limit=12), store) as box:
-        run = run_cli(tmp_path, config(box.url, max_workers=1))
+        run = run_tap_cli(tmp_path, config(box.url, max_workers=1))
     assert run.returncode != 0
     assert run.records("associations")
     assert activations(run, "associations") == []
 
 
 def test_versioning_off_sends_no_version_and_no_activation(box: Sandbox, tmp_path: Path) -> None:
-    run = run_cli(tmp_path, config(box.url, emit_activate_version_messages=False))
+    run = run_tap_cli(tmp_path, config(box.url, emit_activate_version_messages=False))
     assert run.returncode == 0, run.stderr
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
     assert versions(run, "associations") == {None}
@@ -126,7 +127,7 @@ def test_versioning_off_sends_no_version_and_no_activation(box: Sandbox, tmp_pat
 
 
 def test_a_stream_map_alias_is_activated_under_its_alias(box: Sandbox, tmp_path: Path) -> None:
-    run = run_cli(tmp_path, config(box.url, stream_maps={"associations": {"__alias__": "hubspot_links"}}))
+    run = run_tap_cli(tmp_path, config(box.url, stream_maps={"associations": {"__alias__": "hubspot_links"}}))
     assert run.returncode == 0, run.stderr
     assert run.records("hubspot_links")
     assert versions(run, "hubspot_links") == set(activations(run, "hubspot_links"))
@@ -134,7 +135,7 @@ def test_a_stream_map_alias_is_activated_under_its_alias(box: Sandbox, tmp_path:
 
 
 def test_a_connection_test_activates_nothing(box: Sandbox, tmp_path: Path) -> None:
-    run = run_cli(tmp_path, config(box.url), "--test=all")
+    run = run_tap_cli(tmp_path, config(box.url), "--test=all")
     assert run.returncode == 0, run.stderr
     assert run.records("associations")
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]

@@ -1,18 +1,18 @@
-"""Fixtures for target-hubassoc tests: a sandbox HubSpot holding the small CRM of target_helpers."""
+"""Fixtures for target-hubassoc tests: a sandbox HubSpot holding the small CRM (tests.support.crm.small)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from target_helpers import CrmFactory, new_store
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm.small import new_store
+from tests.support.sandbox_api import SandboxFactory
 
 
 @pytest.fixture
-def crm(sandbox: Callable[..., Sandbox]) -> CrmFactory:
+def crm(sandbox: SandboxFactory) -> SandboxFactory:
     """``crm(**knobs)``: a running sandbox with the small CRM's objects and label and no associations."""
 
     def start(**knobs: object) -> Sandbox:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from target_helpers import config, run_cli, state, tap_schema
-
 from hubassoc.sandbox import Sandbox, Store, preset, seed_store
+from tests.support.runners import run_target_cli, target_config
+from tests.support.singer import state, tap_schema
 
 
 def test_tap_output_replayed_on_an_empty_account_with_the_same_objects_reproduces_every_association(
@@ -25,7 +25,7 @@ def test_tap_output_replayed_on_an_empty_account_with_the_same_objects_reproduce
     restored: Sandbox = sandbox(store=empty)
     messages = [tap_schema(), *({"type": "RECORD", "stream": "associations", "record": r} for r in backup),
                 state(bookmarks={})]
-    run = run_cli(config(restored, dead_letters), messages, tmp_path)
+    run = run_target_cli(target_config(restored, dead_letters), messages, tmp_path)
     assert run.returncode == 0, run.log
     assert restored.store.records() == backup
     assert run.dead_letters == []

@@ -39,17 +39,14 @@ from singer_sdk.testing.target_tests import (
     TargetSchemaNoProperties,
     TargetSchemaUpdates,
 )
-from target_helpers import (
-    UNLABELED,
-    CrmFactory,
-    assert_only,
-    billing_type_id,
-    config,
-    read_dead_letters,
-)
 
 from hubassoc.sandbox import Sandbox
 from target_hubassoc.target import TargetHubAssoc
+from tests.support.crm import UNLABELED
+from tests.support.crm.small import billing_type_id
+from tests.support.dead_letters import read_dead_letters
+from tests.support.runners import target_config
+from tests.support.sandbox_api import SandboxFactory, assert_only
 
 STREAMS = Path(__file__).parent / "standard_streams"
 CREATE_ROUTE = "POST /crm/v3/associations/contacts/companies/batch/create"
@@ -206,11 +203,11 @@ class TestTargetHubAssocStandard(StandardTargetTests):  # type: ignore[misc,vali
     """The hand-picked suite against a fresh sandbox per test."""
 
     @pytest.fixture
-    def resource(self, crm: CrmFactory, dead_letters: Path) -> Crm:
+    def resource(self, crm: SandboxFactory, dead_letters: Path) -> Crm:
         return Crm(crm(), dead_letters)
 
     @pytest.fixture
     def runner(self, resource: Crm) -> TargetTestRunner:
-        settings = config(resource.box, resource.dead_letters, batch_size_rows=2, max_workers=1,
-                          max_rejected_records=100)
+        settings = target_config(resource.box, resource.dead_letters, batch_size_rows=2, max_workers=1,
+                                 max_rejected_records=100)
         return TargetTestRunner(TargetHubAssoc, config=settings)

@@ -10,9 +10,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from target_helpers import CrmFactory, config, record, run_in_process, schema, write_calls
-
 from hubassoc.sandbox import Sandbox, Store
+from tests.support.runners import run_target_in_process, target_config
+from tests.support.sandbox_api import SandboxFactory, write_calls
+from tests.support.singer import record, schema
 
 RECORDS_PER_PAIR = 5000
 CONTACT_IDS = range(1_000_001, 1_000_101)  # 100 contacts x 50 companies or deals: 5,000 distinct pairs each
@@ -37,7 +38,7 @@ def test_5000_records_per_pair_become_ceil_5000_over_2000_concurrent_create_call
     sandbox: Any, dead_letters: Path,
 ) -> None:
     box: Sandbox = sandbox(store=_big_store(), latency_ms=150)
-    target = run_in_process(config(box, dead_letters), [
+    target = run_target_in_process(target_config(box, dead_letters), [
         schema(), *_records("companies", COMPANY_IDS), *_records("deals", DEAL_IDS),
     ])
     calls = math.ceil(RECORDS_PER_PAIR / 2000)
@@ -53,9 +54,9 @@ def test_5000_records_per_pair_become_ceil_5000_over_2000_concurrent_create_call
     assert target.writer.stats.created == 2 * RECORDS_PER_PAIR
 
 
-def test_batch_size_rows_caps_the_inputs_of_every_call(crm: CrmFactory, dead_letters: Path) -> None:
+def test_batch_size_rows_caps_the_inputs_of_every_call(crm: SandboxFactory, dead_letters: Path) -> None:
     box = crm()
-    run_in_process(config(box, dead_letters, batch_size_rows=3), [
+    run_target_in_process(target_config(box, dead_letters, batch_size_rows=3), [
         schema(), *(record(from_object_type="contacts", from_id=str(c), to_object_type="companies", to_id="201")
                     for c in range(101, 111)),
     ])

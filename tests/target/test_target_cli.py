@@ -7,21 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from target_helpers import (
-    MISSING_COMPANY,
-    UNLABELED,
-    CrmFactory,
-    assert_only,
-    config,
-    contact_company,
-    record,
-    run_cli,
-    schema,
-    state,
-    target_command,
-)
 
 from target_hubassoc.settings import TARGET_PROPERTIES
+from tests.support.crm import UNLABELED
+from tests.support.crm.small import MISSING_COMPANY
+from tests.support.runners import run_target_cli, target_command, target_config
+from tests.support.sandbox_api import SandboxFactory, assert_only
+from tests.support.singer import contact_company, record, schema, state
 
 DEALS_CREATE = "POST /crm/v3/associations/contacts/deals/batch/create"
 
@@ -36,11 +28,11 @@ def _partly_bad_input() -> list[dict[str, object]]:
 
 @pytest.mark.parametrize(("allowed", "status"), [(3, 0), (2, 1)])
 def test_a_207_writes_the_good_inputs_and_dead_letters_the_bad_with_hubspots_reason(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path, allowed: int, status: int,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path, allowed: int, status: int,
 ) -> None:
     """HubSpot refuses unknown ids alone (207 naming them in ``context``); the rest of the batch is written."""
     box = crm()
-    run = run_cli(config(box, dead_letters, max_rejected_records=allowed), _partly_bad_input(), tmp_path)
+    run = run_target_cli(target_config(box, dead_letters, max_rejected_records=allowed), _partly_bad_input(), tmp_path)
     assert run.returncode == status
     assert_only(box, {(101 + i, 201 + i % 10, UNLABELED) for i in range(10)})
     assert [(d["record"]["from_id"], d["record"]["to_id"]) for d in run.dead_letters] == [
@@ -60,7 +52,7 @@ def test_a_207_writes_the_good_inputs_and_dead_letters_the_bad_with_hubspots_rea
 
 
 def test_invalid_records_are_dead_lettered_with_the_reason_and_the_rest_goes_on(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
     invalid = [
@@ -71,8 +63,8 @@ def test_invalid_records_are_dead_lettered_with_the_reason_and_the_rest_goes_on(
         contact_company(101, 201, association_type="no_such_label"),
         contact_company(101, 201, association_type_id=279, association_type="billing_contact"),
     ]
-    run = run_cli(config(box, dead_letters, max_rejected_records=10),
-                  [schema(), *invalid, contact_company(102, 202)], tmp_path)
+    run = run_target_cli(target_config(box, dead_letters, max_rejected_records=10),
+                         [schema(), *invalid, contact_company(102, 202)], tmp_path)
     assert run.returncode == 0
     assert_only(box, {(102, 202, UNLABELED)})
     reasons = [d["reason"] for d in run.dead_letters]
@@ -86,14 +78,14 @@ def test_invalid_records_are_dead_lettered_with_the_reason_and_the_rest_goes_on(
 
 
 def test_no_state_is_emitted_past_records_whose_batch_failed(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     """A STATE acknowledges every record before it: after a failed batch, none may come out."""
     box = crm()
     box.schedule_faults("5xx:503", count=1, route=DEALS_CREATE)
-    settings = config(box, dead_letters, batch_size_rows=2, max_workers=1, max_attempts=1)
+    settings = target_config(box, dead_letters, batch_size_rows=2, max_workers=1, max_attempts=1)
     deal = {"from_object_type": "contacts", "to_object_type": "deals"}
-    run = run_cli(settings, [
+    run = run_target_cli(settings, [
         schema(),
         contact_company(101, 201), state(checkpoint=1), contact_company(102, 202),  # flush 1: written
         record(**deal, from_id="103", to_id="301"), state(checkpoint=2),
@@ -114,11 +106,11 @@ def test_no_state_is_emitted_past_records_whose_batch_failed(
 
 
 def test_input_that_is_not_json_stops_the_run_naming_the_line_and_keeps_what_state_acknowledged(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    settings = config(box, dead_letters, batch_size_rows=1, max_workers=1)
-    run = run_cli(settings, [
+    settings = target_config(box, dead_letters, batch_size_rows=1, max_workers=1)
+    run = run_target_cli(settings, [
         schema(), contact_company(101, 201), state(n=1), contact_company(102, 202),  # flushed, then STATE n=1
         "{not json", contact_company(103, 203),
     ], tmp_path)
@@ -130,21 +122,21 @@ def test_input_that_is_not_json_stops_the_run_naming_the_line_and_keeps_what_sta
 
 
 def test_a_record_before_its_schema_stops_the_run_naming_the_line(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    run = run_cli(config(box, dead_letters), [schema("a"), contact_company(101, 201, "b")], tmp_path)
+    run = run_target_cli(target_config(box, dead_letters), [schema("a"), contact_company(101, 201, "b")], tmp_path)
     assert run.returncode == 1
     assert "stopped at input line 2" in run.log
     assert "encountered before a corresponding schema" in run.log
     assert run.last_log_lines[1].endswith("Summary: 0 API calls, 0 429s, 0 retries")
 
 
-def test_the_last_log_lines_summarise_a_clean_run(crm: CrmFactory, tmp_path: Path) -> None:
+def test_the_last_log_lines_summarise_a_clean_run(crm: SandboxFactory, tmp_path: Path) -> None:
     """Dead letters default to hubassoc-rejected.jsonl in the working directory; a clean run writes none."""
     box = crm()
     settings = {"access_token": "sandbox-token", "api_url": box.url}
-    run = run_cli(settings, [schema(), contact_company(101, 201), contact_company(101, 201)], tmp_path)
+    run = run_target_cli(settings, [schema(), contact_company(101, 201), contact_company(101, 201)], tmp_path)
     assert run.returncode == 0
     assert run.last_log_lines[0].endswith(
         "Summary: 2 records read: created 1, archived 0, unchanged duplicates 1, rejected 0")

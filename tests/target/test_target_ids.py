@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from target_helpers import UNLABELED, CrmFactory, assert_only, config, read_dead_letters, run_in_process, schema
+
+from tests.support.crm import UNLABELED
+from tests.support.dead_letters import read_dead_letters
+from tests.support.runners import run_target_in_process, target_config
+from tests.support.sandbox_api import SandboxFactory, assert_only
+from tests.support.singer import schema
 
 ID_FIX = ("is not a HubSpot object id: ids are positive whole numbers, as digits, integers or whole numerics below "
           "2^53; cast the column to bigint or text")
@@ -17,9 +22,9 @@ def raw_record(from_id: str, to_id: str) -> str:
             f'"from_id": {from_id}, "to_object_type": "companies", "to_id": {to_id}}}}}')
 
 
-def test_ids_from_numeric_and_double_columns_are_written_as_digits(crm: CrmFactory, dead_letters: Path) -> None:
+def test_ids_from_numeric_and_double_columns_are_written_as_digits(crm: SandboxFactory, dead_letters: Path) -> None:
     box = crm()
-    run_in_process(config(box, dead_letters), [
+    run_target_in_process(target_config(box, dead_letters), [
         schema(), raw_record("101.0", "201"), raw_record("102", "2.02e2"), raw_record('"103"', "203.000"),
     ])
     assert_only(box, {(101, 201, UNLABELED), (102, 202, UNLABELED), (103, 203, UNLABELED)})
@@ -39,10 +44,10 @@ def test_ids_from_numeric_and_double_columns_are_written_as_digits(crm: CrmFacto
     ],
 )
 def test_an_id_that_is_not_a_whole_number_is_dead_lettered_as_received_saying_how_to_fix_it(
-    crm: CrmFactory, dead_letters: Path, from_id: str, shown: str,
+    crm: SandboxFactory, dead_letters: Path, from_id: str, shown: str,
 ) -> None:
     box = crm()
-    run_in_process(config(box, dead_letters, max_rejected_records=1), [
+    run_target_in_process(target_config(box, dead_letters, max_rejected_records=1), [
         schema(), raw_record(from_id, "201"), raw_record("102", "202"),
     ])
     assert_only(box, {(102, 202, UNLABELED)})

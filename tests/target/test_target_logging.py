@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from target_helpers import CrmFactory, config, contact_company, record, run_cli, schema
+from tests.support.runners import run_target_cli, target_config
+from tests.support.sandbox_api import SandboxFactory
+from tests.support.singer import contact_company, record, schema
 
 # What Meltano 4 writes for a plugin with the structured-logging capability (meltano.core.plugin.singer.base).
 MELTANO_SDK_LOGGING = {
@@ -35,14 +37,14 @@ def levels_as_meltano_reads_them(log: str) -> dict[str, str]:
 
 
 def test_a_rejected_record_is_a_warning_and_the_failure_an_error_in_meltanos_log(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
     logging_config = tmp_path / "logging.json"
     logging_config.write_text(json.dumps(MELTANO_SDK_LOGGING))
     bad = record(from_object_type="contacts", from_id="12a", to_object_type="companies", to_id="201")
-    run = run_cli(config(box, dead_letters), [schema(), bad, contact_company(101, 201)], tmp_path,
-                  SINGER_SDK_LOG_CONFIG=str(logging_config))
+    run = run_target_cli(target_config(box, dead_letters), [schema(), bad, contact_company(101, 201)], tmp_path,
+                         SINGER_SDK_LOG_CONFIG=str(logging_config))
     assert run.returncode == 1
     levels = levels_as_meltano_reads_them(run.log)
     rejected = [level for message, level in levels.items() if message.startswith("rejected a create record")]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from target_helpers import CrmFactory, LiveCli, config, contact_company, record, schema
-
 from target_hubassoc.progress import progress_line
 from target_hubassoc.writer import WriteStats
+from tests.support.runners import LiveCli, target_config
+from tests.support.sandbox_api import SandboxFactory
+from tests.support.singer import contact_company, record, schema
 
 REQUESTS = r"requests \d+ \(\d+ in the last \d+\.\d s, budget 100 per 10 s\), 429s 0"
 
@@ -26,11 +27,11 @@ def test_a_dry_runs_progress_line_says_would_write() -> None:
 
 
 def test_a_load_under_way_reports_progress_on_stderr_while_input_is_still_coming(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    settings = config(box, dead_letters, progress_interval=0.05, batch_size_rows=1, max_workers=1,
-                      requests_per_10s=100, max_rejected_records=1)
+    settings = target_config(box, dead_letters, progress_interval=0.05, batch_size_rows=1, max_workers=1,
+                             requests_per_10s=100, max_rejected_records=1)
     with LiveCli(settings, tmp_path) as target:
         target.send([schema(), contact_company(101, 201), contact_company(102, 202),
                      record(from_object_type="contacts", from_id="1.5", to_object_type="companies", to_id="203"),

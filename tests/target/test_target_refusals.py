@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from target_helpers import CliRun, CrmFactory, config, contact_company, run_cli, schema, state
+from tests.support.runners import CliRun, run_target_cli, target_config
+from tests.support.sandbox_api import SandboxFactory
+from tests.support.singer import contact_company, schema, state
 
 MISTYPED = "pat-na1-mistyped-token"
 
@@ -16,10 +18,11 @@ def stop_line(run: CliRun) -> str:
 
 
 def test_a_refused_access_token_names_the_setting_and_the_next_step(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    run = run_cli(config(box, dead_letters, access_token=MISTYPED), [schema(), contact_company(101, 201)], tmp_path)
+    settings = target_config(box, dead_letters, access_token=MISTYPED)
+    run = run_target_cli(settings, [schema(), contact_company(101, 201)], tmp_path)
     assert run.returncode == 1
     assert stop_line(run).startswith(
         "target-hubassoc stopped: HubSpot refused the access token (revoked, mistyped or from another account): "
@@ -30,10 +33,10 @@ def test_a_refused_access_token_names_the_setting_and_the_next_step(
 
 
 def test_a_missing_scope_names_the_scope_to_grant_in_the_apps_scopes(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm(token_scopes={"sandbox-token": ("crm.objects.contacts.read", "crm.objects.companies.read")})
-    run = run_cli(config(box, dead_letters), [schema(), contact_company(101, 201), state(n=1)], tmp_path)
+    run = run_target_cli(target_config(box, dead_letters), [schema(), contact_company(101, 201), state(n=1)], tmp_path)
     assert run.returncode == 1
     assert run.states == []
     assert stop_line(run).startswith(
@@ -45,10 +48,10 @@ def test_a_missing_scope_names_the_scope_to_grant_in_the_apps_scopes(
 
 
 def test_the_daily_limit_says_when_to_run_again_and_does_not_blame_the_input(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm(daily_limit=1)  # the types read is the day's last request; the create is refused
-    run = run_cli(config(box, dead_letters), [schema(), contact_company(101, 201), state(n=1)], tmp_path)
+    run = run_target_cli(target_config(box, dead_letters), [schema(), contact_company(101, 201), state(n=1)], tmp_path)
     assert run.returncode == 1
     assert run.states == []
     assert stop_line(run).startswith(

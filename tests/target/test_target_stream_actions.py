@@ -7,28 +7,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from target_helpers import (
-    UNLABELED,
-    CrmFactory,
-    assert_only,
-    config,
-    contact_company,
-    run_cli,
-    schema,
-    state,
-)
+from tests.support.crm import UNLABELED
+from tests.support.runners import run_target_cli, target_config
+from tests.support.sandbox_api import SandboxFactory, assert_only
+from tests.support.singer import contact_company, schema, state
 
 REMOVE = "public-links_to_remove"
 ADD = "public-links_to_add"
 
 
 def test_a_key_naming_the_table_applies_to_the_schema_qualified_stream(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
     box.store.associate("contacts", 101, "companies", 201)
     box.store.associate("contacts", 102, "companies", 202)
-    run = run_cli(config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
+    run = run_target_cli(target_config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
         schema(REMOVE), schema(ADD), contact_company(101, 201, REMOVE), contact_company(103, 203, ADD),
     ], tmp_path)
     assert run.returncode == 0, run.log
@@ -36,10 +30,10 @@ def test_a_key_naming_the_table_applies_to_the_schema_qualified_stream(
 
 
 def test_each_streams_action_is_logged_once_at_its_schema(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    run = run_cli(config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
+    run = run_target_cli(target_config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
         schema(REMOVE), contact_company(101, 201, REMOVE), schema(REMOVE), schema(ADD),
     ], tmp_path)
     lines = [line.split(" | ")[-1] for line in run.log.splitlines() if " | stream public-" in line]
@@ -48,12 +42,12 @@ def test_each_streams_action_is_logged_once_at_its_schema(
 
 
 def test_a_key_matching_a_second_stream_stops_the_run_before_that_streams_records(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
     box.store.associate("contacts", 101, "companies", 201)
     box.store.associate("contacts", 102, "companies", 202)
-    run = run_cli(config(box, dead_letters, stream_actions={"links": "archive"}), [
+    run = run_target_cli(target_config(box, dead_letters, stream_actions={"links": "archive"}), [
         schema("public-links"), contact_company(101, 201, "public-links"), state(n=1),
         schema("staging-links"), contact_company(102, 202, "staging-links"),
     ], tmp_path)
@@ -65,10 +59,10 @@ def test_a_key_matching_a_second_stream_stops_the_run_before_that_streams_record
 
 
 def test_a_key_that_matched_no_stream_fails_the_run_after_everything_is_written(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    run = run_cli(config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
+    run = run_target_cli(target_config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
         schema(ADD), contact_company(101, 201, ADD), state(n=1),
     ], tmp_path)
     assert run.returncode == 1
@@ -79,10 +73,11 @@ def test_a_key_that_matched_no_stream_fails_the_run_after_everything_is_written(
 
 
 def test_a_key_that_matched_no_stream_fails_a_dry_run_too(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    run = run_cli(config(box, dead_letters, dry_run=True, stream_actions={"links_to_remove": "archive"}), [
+    settings = target_config(box, dead_letters, dry_run=True, stream_actions={"links_to_remove": "archive"})
+    run = run_target_cli(settings, [
         schema(ADD), contact_company(101, 201, ADD), state(n=1),
     ], tmp_path)
     assert run.returncode == 1
@@ -93,10 +88,10 @@ def test_a_key_that_matched_no_stream_fails_a_dry_run_too(
 
 
 def test_an_unknown_action_is_a_config_error_naming_the_setting_before_any_input_is_read(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
-    run = run_cli(config(box, dead_letters, stream_actions={"links_to_remove": "delete"}), [
+    run = run_target_cli(target_config(box, dead_letters, stream_actions={"links_to_remove": "delete"}), [
         schema(REMOVE), contact_company(101, 201, REMOVE),
     ], tmp_path)
     assert run.returncode == 1
@@ -105,11 +100,11 @@ def test_an_unknown_action_is_a_config_error_naming_the_setting_before_any_input
 
 
 def test_an_unmatched_key_and_too_many_rejected_records_are_both_reported(
-    crm: CrmFactory, dead_letters: Path, tmp_path: Path,
+    crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
     box = crm()
     bad = contact_company(101, 201, ADD) | {"record": {**contact_company(101, 201)["record"], "to_id": "x"}}
-    run = run_cli(config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
+    run = run_target_cli(target_config(box, dead_letters, stream_actions={"links_to_remove": "archive"}), [
         schema(ADD), bad, contact_company(102, 202, ADD),
     ], tmp_path)
     assert run.returncode == 1

@@ -1,31 +1,16 @@
-"""Fixtures for the v4 / 2026-03 tests: callers closed at teardown, the CRM of v4_helpers on a sandbox."""
+"""Fixtures for the v4 / 2026-03 tests: the labelled CRM (tests.support.crm.labelled) on a sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
-from v4_helpers import Api, build_crm
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm.labelled import build_crm
+from tests.support.sandbox_api import SandboxFactory
 
 
 @pytest.fixture
-def api() -> Iterator[Callable[[Sandbox], Api]]:
-    """``api(box)``: an HTTP caller with the sandbox token, closed at teardown."""
-    made: list[Api] = []
-
-    def make(box: Sandbox) -> Api:
-        made.append(Api(box))
-        return made[-1]
-
-    yield make
-    for caller in made:
-        caller.close()
-
-
-@pytest.fixture
-def crm(sandbox: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
+def crm(sandbox: SandboxFactory) -> SandboxFactory:
     """``crm(associations=True, **knobs)``: a started sandbox over a fresh copy of the CRM.
 
     Its rate limit is above the plugins' budget of 1000 requests per 10 s unless a test sets one: a client

@@ -11,17 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from v4_helpers import (
-    BILLING,
-    COMPANIES,
-    CONTACT_OF_EVERY_COMPANY,
-    CONTACTS,
-    LABELLED,
-    PREFIXES,
-    PRIMARY,
-    TOKEN,
-    UNLABELED,
-)
 
 from hubassoc.associations_v4 import AssociationsV4, LabelledInput, object_id_text
 from hubassoc.auth import Credentials
@@ -29,6 +18,10 @@ from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.errors import HubSpotError
 from hubassoc.sandbox import Sandbox, Store, app, v4_reads
 from hubassoc.sandbox.call import Call
+from tests.support.crm import PRIMARY, UNLABELED
+from tests.support.crm.labelled import BILLING, COMPANIES, CONTACT_OF_EVERY_COMPANY, CONTACTS
+from tests.support.sandbox_api import TOKEN
+from tests.support.versions import LABELLED, PREFIXES
 
 pytestmark = pytest.mark.parametrize("version", LABELLED)
 Crm = Callable[..., Sandbox]

@@ -12,27 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from v4_helpers import (
-    LABELLED,
-    VERSIONS,
-    as_messages,
-    build_crm,
-    read_dead_letters,
-    records,
-    run_tap,
-    run_target,
-    tap_config,
-    target_config,
-)
 
 from hubassoc.sandbox import Sandbox, SandboxConfig
+from tests.support.crm.labelled import build_crm
+from tests.support.dead_letters import read_dead_letters
+from tests.support.runners import run_tap_in_process, run_target_in_process
+from tests.support.singer import as_messages, records
+from tests.support.versions import LABELLED, VERSIONS, version_tap_config, version_target_config
 
 
 @pytest.fixture(scope="module")
 def backups() -> dict[str, list[dict[str, Any]]]:
     """The tap's associations records from the source CRM, per api_version."""
     with Sandbox(SandboxConfig(rate_limit=10_000), build_crm()) as box:
-        return {version: records(run_tap(tap_config(box, version))) for version in VERSIONS}
+        return {version: records(run_tap_in_process(version_tap_config(box, version)).messages) for version in VERSIONS}
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def restore(sandbox: Callable[..., Sandbox], tmp_path: Path) -> Callable[..., Sa
     def run(rows: list[dict[str, Any]], version: str) -> Sandbox:
         box = sandbox(store=build_crm(associations=False), rate_limit=10_000)
         dead = tmp_path / f"dead-{version}-{id(box)}.jsonl"
-        run_target(target_config(box, version, dead), as_messages(rows, tap_keys=True))
+        run_target_in_process(version_target_config(box, version, dead), as_messages(rows, tap_keys=True))
         assert read_dead_letters(dead) == []
         return box
 
@@ -99,7 +92,7 @@ def test_an_untyped_archive_removes_the_ordinary_type_in_v3_and_every_type_in_v4
         store.associate("contacts", contact, "companies", company, kind)
     archive = {"from_object_type": "contacts", "from_id": str(contact), "to_object_type": "companies",
                "to_id": str(company), "_sdc_deleted_at": "2026-01-01T00:00:00Z"}
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"), as_messages([archive]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"), as_messages([archive]))
     left = {(r["association_type_id"] if r["association_category"] == "HUBSPOT_DEFINED" else "billing",
              r["association_label"]) for r in store.records("contacts", "companies")}
     assert left == UNTYPED_ARCHIVE_LEAVES[version]
@@ -113,6 +106,6 @@ def test_an_untyped_create_makes_the_ordinary_type_in_every_version(
     contact, company = box.store.object_ids("contacts")[0], box.store.object_ids("companies")[0]
     create = {"from_object_type": "contacts", "from_id": str(contact), "to_object_type": "companies",
               "to_id": str(company)}
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"), as_messages([create]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"), as_messages([create]))
     assert [(e.from_id, e.to_id, e.type_id) for e in box.store.edges("contacts", "companies")] == \
         [(contact, company, 279)]

@@ -11,23 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from v4_helpers import (
-    BILLING,
-    COMPANIES,
-    CONTACT_OF_EVERY_COMPANY,
-    CONTACTS,
-    LABELLED,
-    PREFIXES,
-    PRIMARY,
-    UNLABELED,
-    Api,
-)
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm import PRIMARY, UNLABELED
+from tests.support.crm.labelled import BILLING, COMPANIES, CONTACT_OF_EVERY_COMPANY, CONTACTS
+from tests.support.sandbox_api import Api, ApiFactory
+from tests.support.versions import LABELLED, PREFIXES
 
 pytestmark = pytest.mark.parametrize("version", LABELLED)
 Crm = Callable[..., Sandbox]
-ApiFactory = Callable[[Sandbox], Api]
 
 
 def read(caller: Api, version: str, pair: str, inputs: list[dict[str, Any]]) -> Any:

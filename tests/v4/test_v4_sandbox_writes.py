@@ -9,13 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from v4_helpers import BILLING, COMPANIES, CONTACTS, LABELLED, PREFIXES, PRIMARY, UNLABELED, Api
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm import PRIMARY, UNLABELED
+from tests.support.crm.labelled import BILLING, COMPANIES, CONTACTS
+from tests.support.sandbox_api import Api, ApiFactory
+from tests.support.versions import LABELLED, PREFIXES
 
 pytestmark = pytest.mark.parametrize("version", LABELLED)
 Crm = Callable[..., Sandbox]
-ApiFactory = Callable[[Sandbox], Api]
 CONTACT, COMPANY, OTHER = CONTACTS[5], COMPANIES[5], COMPANIES[6]
 MISSING = 99_999_999_999
 

@@ -13,23 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from v3_view import v3_records
-from v4_helpers import (
-    LABELLED,
-    PAIRS,
-    PREFIXES,
-    TOWARD_COMPANIES,
-    VERSIONS,
-    build_crm,
-    edge,
-    records,
-    row,
-    run_tap,
-    tap_config,
-    v4_expected,
-)
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, Store
+from tests.support.crm import v3_records
+from tests.support.crm.labelled import PAIRS, TOWARD_COMPANIES, build_crm, v4_expected
+from tests.support.runners import run_tap_in_process
+from tests.support.singer import key_of, records, row
+from tests.support.versions import LABELLED, PREFIXES, VERSIONS, version_tap_config
 
 
 @dataclass
@@ -54,7 +44,7 @@ def runs() -> Runs:
     with Sandbox(SandboxConfig(rate_limit=10_000, search_per_second=None), store) as box:
         for version in VERSIONS:
             box.reset_counters()
-            messages[version] = run_tap(tap_config(box, version))
+            messages[version] = run_tap_in_process(version_tap_config(box, version)).messages
             requests[version] = box.counters()["requests"]
     return Runs(store, messages, requests)
 
@@ -64,9 +54,9 @@ def runs() -> Runs:
 def test_every_pair_yields_every_association_with_category_and_label(
     runs: Runs, version: str, from_type: str, to_type: str,
 ) -> None:
-    """One record per (edge, type); association_type only where HubSpot defines the type (a fact v4 implies)."""
+    """One record per (key_of, type); association_type only where HubSpot defines the type (a fact v4 implies)."""
     got = [row(r) for r in runs.emitted(version, from_type, to_type)]
-    assert len(got) == len(set(got)), "an edge was emitted twice"
+    assert len(got) == len(set(got)), "an key_of was emitted twice"
     assert set(got) == {row(r) for r in v4_expected(runs.store, from_type, to_type)}
 
 
@@ -75,17 +65,17 @@ def test_every_pair_yields_every_association_with_category_and_label(
 def test_toward_companies_the_edges_are_a_strict_superset_of_v3s(
     runs: Runs, version: str, from_type: str, to_type: str,
 ) -> None:
-    v3 = {edge(r) for r in runs.emitted("v3", from_type, to_type)}
-    labelled = {edge(r) for r in runs.emitted(version, from_type, to_type)}
-    assert v3 == {edge(r) for r in v3_records(runs.store, from_type, to_type)}  # v3 is what v3 shows
+    v3 = {key_of(r) for r in runs.emitted("v3", from_type, to_type)}
+    labelled = {key_of(r) for r in runs.emitted(version, from_type, to_type)}
+    assert v3 == {key_of(r) for r in v3_records(runs.store, from_type, to_type)}  # v3 is what v3 shows
     assert v3 < labelled
 
 
 @pytest.mark.parametrize("version", LABELLED)
 @pytest.mark.parametrize(("from_type", "to_type"), [p for p in PAIRS if p not in TOWARD_COMPANIES])
 def test_elsewhere_the_edges_equal_v3s(runs: Runs, version: str, from_type: str, to_type: str) -> None:
-    v3 = {edge(r) for r in runs.emitted("v3", from_type, to_type)}
-    assert v3 == {edge(r) for r in runs.emitted(version, from_type, to_type)}
+    v3 = {key_of(r) for r in runs.emitted("v3", from_type, to_type)}
+    assert v3 == {key_of(r) for r in runs.emitted(version, from_type, to_type)}
     assert v3
 
 

@@ -14,21 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from v4_helpers import (
-    BILLING,
-    COMPANIES,
-    CONTACTS,
-    LABELLED,
-    PREFIXES,
-    PRIMARY,
-    UNLABELED,
-    as_messages,
-    read_dead_letters,
-    run_target,
-    target_config,
-)
 
 from hubassoc.sandbox import Sandbox
+from tests.support.crm import PRIMARY, UNLABELED
+from tests.support.crm.labelled import BILLING, COMPANIES, CONTACTS
+from tests.support.dead_letters import read_dead_letters
+from tests.support.runners import run_target_in_process
+from tests.support.singer import as_messages
+from tests.support.versions import LABELLED, PREFIXES, version_target_config
 
 pytestmark = pytest.mark.parametrize("version", LABELLED)
 Crm = Callable[..., Sandbox]
@@ -69,8 +62,8 @@ def test_a_type_id_is_created_with_its_category_through_batch_create(
     crm: Crm, version: str, tmp_path: Path,
 ) -> None:
     box, billing = setup(crm)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"),
-               as_messages([change(association_type_id=billing)]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"),
+                          as_messages([change(association_type_id=billing)]))
     assert between(box) == {(COMPANY, billing)}
     assert calls(box, version) == {"GET ~/contacts/companies/labels": 1, "POST ~/contacts/companies/batch/create": 1}
 
@@ -78,7 +71,7 @@ def test_a_type_id_is_created_with_its_category_through_batch_create(
 def test_a_label_or_a_v3_name_alone_names_the_type(crm: Crm, version: str, tmp_path: Path) -> None:
     """Labels are matched case-insensitively; a custom label's v3 name is derived from it (billing_contact)."""
     box, billing = setup(crm)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"), as_messages([
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"), as_messages([
         change(COMPANY, association_label="billing CONTACT"),
         change(OTHER, association_type="billing_contact"),
         change(COMPANIES[7], association_label="Primary"),
@@ -91,7 +84,7 @@ def test_a_label_or_a_v3_name_alone_names_the_type(crm: Crm, version: str, tmp_p
 
 def test_a_record_without_a_type_creates_the_default_association(crm: Crm, version: str, tmp_path: Path) -> None:
     box, _ = setup(crm)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"), as_messages([change()]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"), as_messages([change()]))
     assert between(box) == {(COMPANY, UNLABELED)}
     assert calls(box, version) == {"GET ~/contacts/companies/labels": 1,
                                    "POST ~/contacts/companies/batch/associate/default": 1}
@@ -99,8 +92,8 @@ def test_a_record_without_a_type_creates_the_default_association(crm: Crm, versi
 
 def test_archiving_a_type_removes_that_type_only(crm: Crm, version: str, tmp_path: Path) -> None:
     box, billing = setup(crm, None, -1)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"),
-               as_messages([change(deleted=True, association_type_id=billing)]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"),
+                          as_messages([change(deleted=True, association_type_id=billing)]))
     assert between(box) == {(COMPANY, UNLABELED)}
     assert calls(box, version) == {"GET ~/contacts/companies/labels": 1,
                                    "POST ~/contacts/companies/batch/labels/archive": 1}
@@ -110,7 +103,8 @@ def test_archiving_without_a_type_removes_every_type_between_the_two_objects(
     crm: Crm, version: str, tmp_path: Path,
 ) -> None:
     box, _ = setup(crm, PRIMARY, -1)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"), as_messages([change(deleted=True)]))
+    settings = version_target_config(box, version, tmp_path / "dead.jsonl")
+    run_target_in_process(settings, as_messages([change(deleted=True)]))
     assert between(box) == set()
     assert calls(box, version) == {"GET ~/contacts/companies/labels": 1, "POST ~/contacts/companies/batch/archive": 1}
 
@@ -118,7 +112,7 @@ def test_archiving_without_a_type_removes_every_type_between_the_two_objects(
 def test_the_last_record_for_an_association_wins(crm: Crm, version: str, tmp_path: Path) -> None:
     """Create then archive the same (edge, type) in one batch: only the archive is sent."""
     box, billing = setup(crm, None)
-    target = run_target(target_config(box, version, tmp_path / "dead.jsonl"), as_messages([
+    target = run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"), as_messages([
         change(association_type_id=billing), change(deleted=True, association_type_id=billing),
         change(OTHER, deleted=True), change(OTHER),
     ]))
@@ -134,15 +128,15 @@ def test_an_untyped_archive_and_create_of_one_pair_apply_in_input_order(
 ) -> None:
     """Remove everything, then create the default: the label and the primary are gone, the default is there."""
     box, _ = setup(crm, PRIMARY, -1)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"),
-               as_messages([change(deleted=True), change()]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"),
+                          as_messages([change(deleted=True), change()]))
     assert between(box) == {(COMPANY, UNLABELED)}
 
 
 def test_an_untyped_create_then_archive_leaves_nothing(crm: Crm, version: str, tmp_path: Path) -> None:
     box, _ = setup(crm, -1)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"),
-               as_messages([change(), change(deleted=True)]))
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"),
+                          as_messages([change(), change(deleted=True)]))
     assert between(box) == set()
 
 
@@ -151,7 +145,7 @@ def test_inputs_hubspot_refuses_in_a_207_become_dead_letters_and_the_rest_is_wri
 ) -> None:
     box, billing = setup(crm)
     dead = tmp_path / "dead.jsonl"
-    target = run_target(target_config(box, version, dead, max_rejected_records=5), as_messages([
+    target = run_target_in_process(version_target_config(box, version, dead, max_rejected_records=5), as_messages([
         change(association_type_id=billing), change(MISSING, association_type_id=billing), change(MISSING),
     ]))
     assert between(box) == {(COMPANY, billing)}
@@ -165,7 +159,7 @@ def test_inputs_hubspot_refuses_in_a_207_become_dead_letters_and_the_rest_is_wri
 def test_a_label_that_names_another_type_than_the_id_is_rejected(crm: Crm, version: str, tmp_path: Path) -> None:
     box, billing = setup(crm)
     dead = tmp_path / "dead.jsonl"
-    run_target(target_config(box, version, dead, max_rejected_records=5), as_messages([
+    run_target_in_process(version_target_config(box, version, dead, max_rejected_records=5), as_messages([
         change(association_type_id=billing, association_label="Primary"),
         change(OTHER, association_type_id=billing, association_type="some_name_v4_cannot_see"),
     ]))
@@ -178,8 +172,8 @@ def test_a_label_that_names_another_type_than_the_id_is_rejected(crm: Crm, versi
 def test_an_unknown_label_is_rejected_with_the_pairs_types(crm: Crm, version: str, tmp_path: Path) -> None:
     box, billing = setup(crm)
     dead = tmp_path / "dead.jsonl"
-    run_target(target_config(box, version, dead, max_rejected_records=5),
-               as_messages([change(association_label="Decision maker")]))
+    run_target_in_process(version_target_config(box, version, dead, max_rejected_records=5),
+                          as_messages([change(association_label="Decision maker")]))
     assert between(box) == set()
     [letter] = read_dead_letters(dead)
     assert letter["reason"] == (
@@ -191,8 +185,8 @@ def test_a_state_message_is_passed_on_after_its_records_are_written(
     crm: Crm, version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     box, _ = setup(crm)
-    run_target(target_config(box, version, tmp_path / "dead.jsonl"),
-               [*as_messages([change()]), {"type": "STATE", "value": {"bookmark": 1}}])
+    run_target_in_process(version_target_config(box, version, tmp_path / "dead.jsonl"),
+                          [*as_messages([change()]), {"type": "STATE", "value": {"bookmark": 1}}])
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{"bookmark": 1}]
     assert between(box) == {(COMPANY, UNLABELED)}
 
@@ -203,8 +197,8 @@ def test_no_state_is_passed_on_when_a_write_fails(
     """A batch that fails for good (503 on every attempt) stops the run before its STATE."""
     box, _ = setup(crm)
     box.schedule_faults("5xx:503", 50, route=f"POST {PREFIXES[version]}/contacts/companies/batch/associate/default")
-    settings = target_config(box, version, tmp_path / "dead.jsonl", max_attempts=2, max_retry_wait=1)
+    settings = version_target_config(box, version, tmp_path / "dead.jsonl", max_attempts=2, max_retry_wait=1)
     with pytest.raises(Exception, match="gave up after 2 attempts"):
-        run_target(settings, [*as_messages([change()]), {"type": "STATE", "value": {"bookmark": 1}}])
+        run_target_in_process(settings, [*as_messages([change()]), {"type": "STATE", "value": {"bookmark": 1}}])
     assert capsys.readouterr().out == ""
     assert between(box) == set()

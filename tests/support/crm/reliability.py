@@ -1,4 +1,5 @@
-"""The small CRMs the reliability (fault, limit, crash) tests run on, and what the tap must read or the target must leave.
+"""The small CRMs the reliability (fault, limit, crash) tests run on, and what the tap must read or the target
+must leave.
 
 Expected values come from the sandbox's store, never from the plugins' own code. The pairs avoid the direction
 toward companies, where v3 shows only the primary company, so the expectation is the store itself.
