@@ -13,6 +13,12 @@ Row = dict[str, Any]
 REPO = Path(__file__).resolve().parents[1]
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "mirror": [
+        ("covered_objects", "covered objects"), ("desired_associations", "desired"), ("creates", "creates"),
+        ("archives", "archives"), ("calls", "calls"), ("expected_calls", "expected calls"), ("wall_s", "wall s"),
+        ("lower_bound_s", "bound s"), ("binding", "bound by"), ("bound_ratio", "bound/wall"),
+        ("rate_limited", "429s"), ("failed", "failed"), ("peak_rss_mb", "peak RSS MB"), ("cpu_s", "CPU s"),
+    ],
     "tap": [
         ("read_first", "read first"), ("max_workers", "max_workers"), ("wall_s", "wall s"),
         ("lower_bound_s", "bound s"),
@@ -46,6 +52,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 TITLES = {
     "tap": "1. Tap, latency-bound", "target": "2. Target, latency-bound",
     "cpu": "3. CPU cost (no latency, no limit)", "scale": "4. Scale: tap memory",
+    "mirror": "5. Target mirror, latency-bound",
 }
 
 

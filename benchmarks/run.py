@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.mirror import mirror_latency
 from benchmarks.modes import MODES
 from benchmarks.report import failed_checks, machine, markdown
-from benchmarks.scenarios import SCENARIOS
+from benchmarks.scenarios import SCENARIOS as MEASUREMENTS
+
+SCENARIOS = {**MEASUREMENTS, "mirror": mirror_latency}  # issue 19's mirror run beside issue 6's four
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
