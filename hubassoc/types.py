@@ -22,6 +22,10 @@ class UnknownAssociationTypeError(ValueError):
     """A type id or name the pair does not have in this account; the message lists the ones it has."""
 
 
+class UnpairedTypesError(ValueError):
+    """The types of a pair's two directions cannot be paired one to one; the message says which type and why."""
+
+
 @dataclass(frozen=True)
 class AssociationType:
     """One type of one pair, with everything a record carries about it; None where the API does not say."""
@@ -82,6 +86,41 @@ class PairTypes(ABC):
         same = [t for t in backward.types if t.inverse_id is None and t.category == kind.category
                 and _text_key(t) is not None and _text_key(t) == _text_key(kind)]
         return same[0] if len(same) == 1 else None
+
+    def inverses_in(self, backward: PairTypes) -> dict[int, AssociationType]:
+        """Every type's inverse among ``backward`` (the to->from types), one to one both ways.
+
+        By id where HubSpot defines the pair, else by category and text (label, or the v3 name with the pair's
+        own ``from_to_to`` prefix read as one word, which pairs a custom object's unlabeled types). Raises
+        UnpairedTypesError naming the first type that has no single inverse (a paired label, say).
+        """
+        found: dict[int, AssociationType] = {}
+        for kind in self.types:
+            inverse = self.inverse_in(backward, kind) if kind.inverse_id is not None else self._matched(backward, kind)
+            if inverse is None:
+                msg = (f"{self.from_type}->{self.to_type} type {kind.type_id} ({self._shown(kind)}) has no single "
+                       f"inverse among the {backward.from_type}->{backward.to_type} types")
+                raise UnpairedTypesError(msg)
+            found[kind.type_id] = inverse
+        images = {t.type_id for t in found.values()}
+        if len(images) != len(found) or images != {t.type_id for t in backward.types}:
+            missed = ", ".join(f"{t.type_id} ({backward._shown(t)})" for t in backward.types if t.type_id not in images)
+            msg = (f"the {self.from_type}->{self.to_type} and {backward.from_type}->{backward.to_type} types do not "
+                   f"pair one to one (unmatched: {missed or 'two types share an inverse'})")
+            raise UnpairedTypesError(msg)
+        return found
+
+    def _matched(self, backward: PairTypes, kind: AssociationType) -> AssociationType | None:
+        key = self._pairing_key(kind)
+        same = [t for t in backward.types if t.inverse_id is None and t.category == kind.category
+                and backward._pairing_key(t) == key]
+        return same[0] if len(same) == 1 else None
+
+    def _pairing_key(self, kind: AssociationType) -> str:
+        """A type's text for pairing: its label, else its v3 name with this pair's own prefix as one word."""
+        text = (kind.label or kind.name or "").strip().lower()
+        own = f"{self.from_type.singular}_to_{self.to_type.singular}".lower()
+        return "(pair)" + text[len(own):] if text.startswith(own) else text
 
     def _unknown(self, what: str) -> str:
         have = ", ".join(f"{t.type_id} ({self._shown(t)})" for t in self.types) or "none"

@@ -21,6 +21,8 @@ from hubassoc.settings import CONNECTION_PROPERTIES, DEFAULT_API_URL
 from tap_hubassoc.versions import SETTING as VERSIONING_SETTING
 from tap_hubassoc.versions import VERSIONING_PROPERTY
 
+READ_EACH_PAIR_ONCE = "read_each_pair_once"
+
 # contacts<->companies, contacts<->deals, contacts<->tickets, companies<->deals, companies<->tickets,
 # deals<->tickets: the pairs the issue names, both directions.
 _DEFAULT_UNDIRECTED = (
@@ -48,7 +50,15 @@ TAP_PROPERTIES = th.PropertiesList(
         "from_ids",
         th.ObjectType(additional_properties=th.ArrayType(th.CustomType({"type": ["string", "integer"]}))),
         description="Optional {object_type: [ids]}: for these types, read these ids instead of listing every "
-        "object (the other types are still listed).",
+        "object (the other types are still listed). A pair with a type named here is read from these ids, in "
+        "both directions: the other direction then holds the associations of these objects only.",
+    ),
+    th.Property(
+        READ_EACH_PAIR_ONCE, th.BooleanType, default=True,
+        description="Read each pair of types once, from one side (the side from_ids names; in v3 the companies "
+        "side; else the side with fewer objects), and emit every configured direction from that read, mapping "
+        "each type to its inverse. In v3 that makes contacts->companies complete, not only the primary company. "
+        "false: read each configured direction from its own from type, as v3 shows it.",
     ),
     th.Property(
         "batch_size", th.IntegerType(minimum=1, maximum=READ_BATCH_LIMIT), default=READ_BATCH_LIMIT,
@@ -134,9 +144,12 @@ def config_problems(config: Mapping[str, Any]) -> list[str]:
 def config_warnings(config: Mapping[str, Any]) -> list[str]:
     """Settings that are valid but probably not what was meant (they do no harm, so the run goes on)."""
     pairs = parse_pairs(config)
-    starts = {p.from_type for p in pairs}
-    warnings = [f"from_ids names {kind.name}, which no configured pair starts from: those ids are not read"
-                for kind in parse_from_ids(config) if kind not in starts]
+    once = config.get(READ_EACH_PAIR_ONCE, True)
+    # Read once, a pair is read from the ids of either of its types; else only from its from type's.
+    readable = {kind for p in pairs for kind in ((p.from_type, p.to_type) if once else (p.from_type,))}
+    which = "has" if once else "starts from"
+    warnings = [f"from_ids names {kind.name}, which no configured pair {which}: those ids are not read"
+                for kind in parse_from_ids(config) if kind not in readable]
     if config.get(VERSIONING_SETTING) and config.get("batch_config"):
         warnings.append(f"{VERSIONING_SETTING} has no effect with batch_config: BATCH messages carry no table "
                         "version, so no ACTIVATE_VERSION is sent and a loader keeps removed associations")

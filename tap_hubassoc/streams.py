@@ -1,8 +1,9 @@
 """The tap's two streams; thin: HubSpot's endpoints, paging and errors are the shared client's business.
 
-``associations`` is partitioned by FROM type, not by pair: a from type's ids are listed once and read for
-every pair that starts there, so the listing cursor (the resume point) necessarily belongs to the from type.
-Records carry ``to_object_type``, so one table holds every pair and stream maps can filter pairs.
+``associations`` reads each pair from one side (tap_hubassoc.plan) and emits every configured direction from
+that read. It is partitioned by LISTED type, not by pair: a type's ids are listed once and read for every pair
+read from there, so the listing cursor (the resume point) necessarily belongs to that type. Records carry
+``to_object_type``, so one table holds every pair and stream maps can filter pairs.
 
 Partitions go smallest first and the largest type's listing has first call on the budget (order.py). Every from
 type is listed from the start (prefetch.py), and later ones are read ahead on idle workers while an earlier one
@@ -24,6 +25,7 @@ from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.singerlib import ActivateVersionMessage
 from typing_extensions import override
 
+from hubassoc.api_version import is_labelled
 from hubassoc.client import HubSpotClient
 from hubassoc.errors import HubSpotError
 from hubassoc.limits import LIST_PAGE_LIMIT
@@ -43,10 +45,22 @@ from tap_hubassoc.batches import (
     start_from_state,
 )
 from tap_hubassoc.order import PartitionOrder
+from tap_hubassoc.plan import (
+    PLAN_KEY,
+    PlanInputs,
+    PlannedRead,
+    ReadPlan,
+    SideRules,
+    build_plan,
+    direct_plan,
+    kept_choice,
+    pairing_by_types,
+    unordered_pairs,
+)
 from tap_hubassoc.prefetch import ListingPrefetch
 from tap_hubassoc.progress import PartitionProgress
 from tap_hubassoc.readahead import ReadAhead, WorkerSlots
-from tap_hubassoc.settings import Pair, from_types, ids_digest
+from tap_hubassoc.settings import READ_EACH_PAIR_ONCE, ids_digest
 from tap_hubassoc.versions import SETTING, STATE_KEY, new_version, saved_version
 
 if TYPE_CHECKING:
@@ -168,17 +182,17 @@ class AssociationTypesStream(HubAssocStream):
 
 @dataclass(frozen=True)
 class ReadTask:
-    """One batch read for one pair; ``last`` marks the batch's last pair, after which the batch is emitted."""
+    """One batch read for one planned read; ``last`` marks the batch's last read, after which the batch is emitted."""
 
     batch: Batch
-    pair: Pair
+    read: PlannedRead
     types: PairTypes
     last: bool
 
 
 @dataclass(frozen=True)
 class ReadResult:
-    """A read task and the records its batch read gave, in HubSpot's order."""
+    """A read task and the records its batch read emits, in HubSpot's order (see PlannedRead.records)."""
 
     task: ReadTask
     records: list[Record]
@@ -210,7 +224,7 @@ class ClientSlots:
 
 
 class AssociationsStream(HubAssocStream):
-    """One record per association edge of every configured pair, partitioned by from type."""
+    """One record per association edge of every configured direction, partitioned by listed type."""
 
     name = "associations"
     schema: ClassVar[dict[str, Any]] = ASSOCIATION_SCHEMA
@@ -223,6 +237,8 @@ class AssociationsStream(HubAssocStream):
         self._read_ahead: ReadAhead[ReadTask, ReadResult] | None = None
         self._slots: ClientSlots | None = None
         self._order: PartitionOrder | None = None
+        self._read_plan: ReadPlan | None = None
+        self._counts: dict[ObjectType, int | None] = {}  # by search, each type at most once a run
         self._version: int | None = None  # the run's table version while records carry one
 
     @property
@@ -233,7 +249,7 @@ class AssociationsStream(HubAssocStream):
     def _partition_order(self) -> PartitionOrder:
         """Decided once a run (tap_hubassoc.order): the SDK and this stream must see the same partitions."""
         if self._order is None:
-            kinds = from_types(self.hub_tap.pairs)
+            kinds = self._plan_of_run().listed_types
             self._order = PartitionOrder.configured(kinds) if self.dry_run else \
                 PartitionOrder.by_size(kinds, self._work_left(kinds))
         return self._order
@@ -251,8 +267,49 @@ class AssociationsStream(HubAssocStream):
         if len(listed) == 1:
             sizes[listed[0]] = float("inf")
         elif listed:
-            sizes.update(zip(listed, self.hub_tap.client.map_ordered(self._count, listed), strict=True))
+            sizes.update(self._counted(listed))
         return sizes
+
+    def _counted(self, kinds: list[ObjectType]) -> dict[ObjectType, int | None]:
+        """The types' counts, each searched at most once a run (the plan and the order both use them)."""
+        missing = [kind for kind in kinds if kind not in self._counts]
+        self._counts.update(zip(missing, self.hub_tap.client.map_ordered(self._count, missing), strict=True))
+        return {kind: self._counts[kind] for kind in kinds}
+
+    def _plan_of_run(self) -> ReadPlan:
+        """Decided once a run and logged once: each pair's side, kept from the run this one resumes."""
+        if self._read_plan is None:
+            self._read_plan = self._make_plan()
+        return self._read_plan
+
+    def _make_plan(self) -> ReadPlan:
+        pairs = self.hub_tap.pairs
+        if self.dry_run:
+            return direct_plan(pairs, "a dry run reads a sample of each direction from its own side")
+        if not self.config.get(READ_EACH_PAIR_ONCE, True):
+            plan = direct_plan(pairs, f"{READ_EACH_PAIR_ONCE} is false")
+            self.logger.info("read plan: each configured direction from its own from type (%s is false)",
+                             READ_EACH_PAIR_ONCE)
+            return plan
+        inputs = self._plan_inputs()
+        sides, reason = inputs.saved_sides(self.stream_state.get(PLAN_KEY))
+        if reason is not None:
+            self.logger.warning("associations: %s", reason)
+        rules = SideRules(frozenset(self.hub_tap.from_ids), v3=inputs.api == "v3")
+        unordered = unordered_pairs(pairs)
+        choices = {p: (kept_choice(p, sides) if sides is not None else None) or rules.decided(p) for p in unordered}
+        uncounted = [kind for p, choice in choices.items() if choice is None for kind in p.ends]
+        sizes = self._counted(list(dict.fromkeys(uncounted)))
+        decided = [choices[p] or rules.by_size(p, sizes) for p in unordered]
+        plan = build_plan(decided, pairing_by_types(self.hub_tap.pair_types.get))
+        for line in plan.lines(self._counts):
+            self.logger.info(line)
+        return plan
+
+    def _plan_inputs(self) -> PlanInputs:
+        api = "labelled" if is_labelled(str(self.hub_tap.config.get("api_version") or "")) else "v3"
+        return PlanInputs([p.name for p in self.hub_tap.pairs],
+                          {kind.name: ids_digest(ids) for kind, ids in sorted(self.hub_tap.from_ids.items())}, api)
 
     def _count(self, kind: ObjectType) -> int | None:
         """On a worker: the type's objects by search, or None (and the configured order) if search fails."""
@@ -269,12 +326,13 @@ class AssociationsStream(HubAssocStream):
         if dict(context) == self.partitions[0]:
             self.sampled = 0
             self._begin_version()
+            self._keep_plan()
             self._start_prefetch()
         from_type = parse_object_type(context["from_object_type"])
-        pairs = self._pairs_from(from_type)
+        reads = self._reads_from(from_type)
         try:
-            if pairs and not self.sample_full:
-                yield from self.sample(self._read_from_type(from_type, pairs, self.get_context_state(context)))
+            if reads and not self.sample_full:
+                yield from self.sample(self._read_from_type(from_type, reads, self.get_context_state(context)))
             if not self.dry_run:
                 if dict(context) == self.partitions[-1]:
                     self._finish_run()
@@ -283,22 +341,25 @@ class AssociationsStream(HubAssocStream):
             self._stop_prefetch()
             raise
 
-    def _read_from_type(self, from_type: ObjectType, pairs: list[Pair], state: dict[str, Any]) -> Iterator[Record]:
-        names = [p.name for p in pairs]
+    def _read_from_type(
+        self, from_type: ObjectType, reads: list[PlannedRead], state: dict[str, Any],
+    ) -> Iterator[Record]:
+        names = [r.name for r in reads]
         ids = self.hub_tap.from_ids.get(from_type)
         digest = None if ids is None else ids_digest(ids)
         start = StartAt() if self.dry_run else self._start(from_type, state, names, digest)
         if start.done:
             self.logger.info("associations from %s: already finished by the run this one resumes", from_type)
             return
-        plan, started = self._claim(from_type, start) or (self._plan(from_type, pairs, start), [])
+        plan, started = self._claim(from_type, start) or (self._plan(from_type, reads, start), [])
         progress = plan.progress
         rate = RequestRate(self.hub_tap.client)
         with PeriodicReporter(self.hub_tap.progress_interval, lambda: progress.lines(rate), self.logger.info):
             for result in self._worker_slots().ordered(self._read, plan.tasks, started):
                 task = result.task
                 yield from result.records
-                progress.read(task.pair.name, len(task.batch.ids), len(result.records))
+                for direction in task.read.emits:
+                    progress.read(direction.name, len(task.batch.ids), len(result.records) // len(task.read.emits))
                 if task.last and task.batch.resume is not None and not self.dry_run:
                     save_position(state, names, task.batch.resume)
                     self.emit_state()
@@ -307,27 +368,28 @@ class AssociationsStream(HubAssocStream):
         if not self.dry_run:
             mark_done(state, names)
 
-    def _plan(self, from_type: ObjectType, pairs: list[Pair], start: StartAt) -> PartitionPlan:
-        """The partition's read tasks from ``start``: every pair of each batch, the batch's last pair marked."""
+    def _plan(self, from_type: ObjectType, reads: list[PlannedRead], start: StartAt) -> PartitionPlan:
+        """The partition's read tasks from ``start``: every read of each batch, the batch's last read marked."""
         ids = self.hub_tap.from_ids.get(from_type)
         digest = None if ids is None else ids_digest(ids)
         total = self._partition_order().total(from_type)
-        progress = PartitionProgress(from_type.name, [p.name for p in pairs], total=total)
+        total = self._counts.get(from_type) if total is None and ids is None else total
+        progress = PartitionProgress(from_type.name, [d.name for r in reads for d in r.emits], total=total)
         batches = self._batches(from_type, ids, digest, start, progress)
-        return PartitionPlan(start, progress, self._tasks(pairs, batches, self.hub_tap.pair_types))
+        return PartitionPlan(start, progress, self._tasks(reads, batches, self.hub_tap.pair_types))
 
     def _tasks(
-        self, pairs: list[Pair], batches: Iterator[Batch], cache: PairTypesCache,
+        self, reads: list[PlannedRead], batches: Iterator[Batch], cache: PairTypesCache,
     ) -> Iterator[ReadTask]:
         """The tasks, with the pairs' types fetched on first use.
 
         For a partition read ahead that is on the read-ahead thread: a failure to fetch them is then raised
         where that partition is read, not while an earlier one is.
         """
-        types = {p: cache.get(p.from_type, p.to_type) for p in pairs}
+        types = [cache.get(r.pair.from_type, r.pair.to_type) for r in reads]
         for batch in batches:
-            for i, pair in enumerate(pairs):
-                yield ReadTask(batch, pair, types[pair], i == len(pairs) - 1)
+            for i, read in enumerate(reads):
+                yield ReadTask(batch, read, types[i], i == len(reads) - 1)
 
     def _claim(self, from_type: ObjectType, start: StartAt) -> tuple[PartitionPlan, list[Future[ReadResult]]] | None:
         """The partition as read ahead since the first partition began, with the reads already started."""
@@ -380,7 +442,7 @@ class AssociationsStream(HubAssocStream):
 
     def _read(self, task: ReadTask) -> ReadResult:
         """On a worker thread: one batch read, complete past 100 per object, as records in HubSpot's order."""
-        return ReadResult(task, self.hub_tap.associations.records(task.types, task.batch.ids))
+        return ReadResult(task, task.read.records(self.hub_tap.associations.records(task.types, task.batch.ids)))
 
     def _read_early(self, task: ReadTask) -> ReadResult:
         """A later partition's read: it takes only budget the requests of the one being read leave.
@@ -420,7 +482,7 @@ class AssociationsStream(HubAssocStream):
                 pages = functools.partial(self.hub_tap.objects.list_object_ids, kind.name, after=start.after,
                                           rank=ranks[kind])
                 self._listings[kind] = StartedListing(start.after, ListingPrefetch(pages, kind.name))
-        self._planned = {kind: self._plan(kind, self._pairs_from(kind), starts[kind])
+        self._planned = {kind: self._plan(kind, self._reads_from(kind), starts[kind])
                          for kind in kinds[1:] if not starts[kind].done}
         lanes = [(kind, plan.tasks) for kind, plan in self._planned.items()]
         listings = [started.listing for started in self._listings.values()]
@@ -441,13 +503,13 @@ class AssociationsStream(HubAssocStream):
         if prefetched is not None:
             prefetched.listing.stop()
 
-    def _pairs_from(self, kind: ObjectType) -> list[Pair]:
-        return [p for p in self.hub_tap.pairs if p.from_type == kind]
+    def _reads_from(self, kind: ObjectType) -> list[PlannedRead]:
+        return self._plan_of_run().reads_from(kind)
 
     def _saved_start(self, kind: ObjectType) -> StartAt:
         """Where the partition will start, by its saved state (``_start`` logs why when it is not used)."""
         ids = self.hub_tap.from_ids.get(kind)
-        names = [p.name for p in self._pairs_from(kind)]
+        names = [r.name for r in self._reads_from(kind)]
         start, _ = start_from_state(self._saved_state(kind), names, None if ids is None else ids_digest(ids))
         return start
 
@@ -469,11 +531,17 @@ class AssociationsStream(HubAssocStream):
         self.stream_state[STATE_KEY] = self._version
         self.stamp_version(self._version)
 
+    def _keep_plan(self) -> None:
+        """Save the plan's sides in the state: a resumed run reads the same sides, so its positions hold."""
+        if not self.dry_run:
+            self.stream_state[PLAN_KEY] = self._plan_inputs().to_state(self._plan_of_run().sides())
+
     def _finish_run(self) -> None:
-        """Every partition is read: activate the version, forget positions (the next run reads afresh), summarise."""
+        """Every partition is read: activate the version, forget positions and plan (the next run reads afresh)."""
         if self._version is not None:
             self.activate_version(self._version)
             self.stream_state.pop(STATE_KEY, None)
+        self.stream_state.pop(PLAN_KEY, None)
         for partition_state in self.stream_state.get("partitions", []):
             clear_progress(partition_state)
         self.logger.info(self.hub_tap.client.stats.summary_line())
