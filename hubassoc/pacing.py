@@ -213,6 +213,7 @@ class Pacer:
         self._window = RollingWindow(budget, window_seconds, clock)
         self._turns = Turns()
         self._changed = threading.Condition(threading.RLock())  # seconds_to_wait is called with it held
+        self._asking = 0  # requests inside acquire now
 
     @property
     def budget(self) -> int:
@@ -228,6 +229,15 @@ class Pacer:
     def open_chains(self) -> int:
         """Chains under way: other requests leave room for them (here, and in the client's in-flight slots)."""
         return self._turns.open_chains
+
+    @property
+    def waiting(self) -> int:
+        """Requests inside ``acquire`` now (deferred ones included): each has taken its place in line.
+
+        For tests that order threads: wait until a request is in line before the next one asks.
+        """
+        with self._changed:
+            return self._asking
 
     @contextmanager
     def chain(self, rank: int = 0) -> Iterator[None]:
@@ -266,10 +276,12 @@ class Pacer:
         """
         with self._changed:
             place = self._turns.join(chain=chain, deferred=deferred)
+            self._asking += 1
             try:
                 while (wait := self._seconds_before_my_turn(chain, rank, place, deferred=deferred)) > 0:
                     self._changed.wait(timeout=wait)
             finally:
+                self._asking -= 1
                 self._turns.leave(place, deferred=deferred)
                 if not deferred:
                     self._changed.notify_all()  # the next in line, and deferred requests, may look again
