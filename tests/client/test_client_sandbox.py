@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.errors import AuthenticationError, DailyLimitError, MissingScopesError, RetriesExhaustedError
 from hubassoc.objects_api import ObjectsApi
+from tests.support.waiting import wait_until
 
 TOKEN = "pat-na1-client-test-secret"
 READ = "POST /crm/v3/associations/contacts/companies/batch/read"
@@ -223,9 +223,9 @@ def test_a_deferred_request_leaves_the_next_free_slot_to_a_request_waiting_besid
 
         threads = [threading.Thread(target=early), threading.Thread(target=AssociationsV3(client).association_types,
                                                                     args=("deals", "contacts"))]
-        for thread in threads:  # the deferred one waits first
+        for asked, thread in enumerate(threads, start=1):  # the deferred one waits first
             thread.start()
-            time.sleep(0.1)
+            wait_until(lambda asked=asked: client.pacer.waiting == asked, "each request to wait before the next asks")
         for thread in threads:
             thread.join()
     routes = [e["route"] for e in box.counters()["request_log"]]
@@ -271,7 +271,8 @@ def test_a_request_that_waited_for_budget_sends_the_token_current_when_it_goes(
         v3.association_types("contacts", "companies")  # the window's one request: the next one waits
         waiting = threading.Thread(target=v3.association_types, args=("contacts", "deals"))
         waiting.start()
-        time.sleep(0.3)  # it is waiting for the window: its next slot frees 1.5 s after the first request
+        # its next slot frees 1.5 s after the first request
+        wait_until(lambda: client.pacer.waiting == 1, "the request to wait for the window")
         box.expire_access_tokens()
         client.tokens.refresh_after_expiry(client.tokens.bearer())  # as another thread would on its 401
         waiting.join()
@@ -362,9 +363,9 @@ def test_requests_waiting_for_the_budget_are_sent_in_the_order_they_asked(sandbo
     with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
         AssociationsV3(client).association_types("contacts", "companies")
         threads = [threading.Thread(target=AssociationsV3(client).association_types, args=pair) for pair in pairs]
-        for thread in threads:  # each is waiting before the next asks
+        for asked, thread in enumerate(threads, start=1):
             thread.start()
-            time.sleep(0.1)
+            wait_until(lambda asked=asked: client.pacer.waiting == asked, "each request to wait before the next asks")
         for thread in threads:
             thread.join()
     routes = [e["route"] for e in box.counters()["request_log"]]
@@ -380,7 +381,7 @@ def test_a_request_long_in_flight_does_not_hold_back_the_slots_freed_after_it(
     with make_client(box.url, requests_per_10s=40, window_seconds=0.5, max_workers=2) as client:  # 2 a window
         slow = threading.Thread(target=AssociationsV3(client).association_types, args=("contacts", "companies"))
         slow.start()
-        time.sleep(0.2)  # the slow request is in flight
+        wait_until(lambda: box.counters()["peak_concurrency"] >= 1, "the slow request to be in flight")
         v3 = AssociationsV3(client)
         v3.association_types("contacts", "deals")
         v3.association_types("deals", "contacts")  # the window is full until the one before leaves it

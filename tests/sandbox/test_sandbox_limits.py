@@ -45,7 +45,7 @@ def test_every_hubspot_response_carries_the_rate_limit_headers(sandbox: SandboxF
 def test_the_window_rolls_and_admits_again(sandbox: SandboxFactory, api: ApiFactory) -> None:
     caller = api(sandbox(rate_limit=2, window_seconds=1.0))
     assert _statuses(caller, 3) == [200, 200, 429]
-    time.sleep(1.05)
+    time.sleep(1.05)  # the 1 s window rolls past the first requests: time passing is the behaviour
     assert _statuses(caller, 2) == [200, 200]
 
 
@@ -53,7 +53,7 @@ def test_rejected_requests_do_not_use_the_window(sandbox: SandboxFactory, api: A
     """Undocumented by HubSpot, so a knob: by default a 429 spends no budget."""
     caller = api(sandbox(rate_limit=2, window_seconds=1.0))
     assert _statuses(caller, 2) == [200, 200]
-    time.sleep(0.6)
+    time.sleep(0.6)  # still inside the window of the admitted ones: time passing is the behaviour
     assert _statuses(caller, 3) == [429, 429, 429]
     time.sleep(0.5)  # the two admitted ones have left the window; the rejected ones never entered it
     assert _statuses(caller, 2) == [200, 200]
@@ -62,9 +62,9 @@ def test_rejected_requests_do_not_use_the_window(sandbox: SandboxFactory, api: A
 def test_with_count_rejected_a_429_spends_budget_too(sandbox: SandboxFactory, api: ApiFactory) -> None:
     caller = api(sandbox(rate_limit=2, window_seconds=1.0, count_rejected=True))
     assert _statuses(caller, 2) == [200, 200]
-    time.sleep(0.6)
+    time.sleep(0.6)  # still inside the window of the admitted ones: time passing is the behaviour
     assert _statuses(caller, 1) == [429]
-    time.sleep(0.5)
+    time.sleep(0.5)  # the admitted ones have left the window: time passing is the behaviour
     assert _statuses(caller, 2) == [200, 429]
 
 

@@ -9,6 +9,7 @@ from hubassoc.auth import Credentials, Secret
 from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.progress import PeriodicReporter, RequestRate
 from tap_hubassoc.progress import PartitionProgress
+from tests.support.waiting import wait_until
 
 PAIRS = ["contacts->companies", "contacts->deals"]
 
@@ -23,9 +24,9 @@ def test_reporter_logs_every_interval_and_nothing_after_stop() -> None:
 
     with PeriodicReporter(0.02, produce, lines.append):
         assert ticked.wait(5)
-        time.sleep(0.1)
+        wait_until(lambda: len(lines) >= 2, "a second tick")
     count = len(lines)
-    time.sleep(0.1)
+    time.sleep(0.1)  # five intervals pass after stop: a reporter still ticking would log meanwhile
     assert count >= 2
     assert len(lines) == count
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from hubassoc.sandbox import Sandbox, SandboxConfig, Store
 from tests.support.crm import v3_records
 from tests.support.runners import kill_after_batches, partition, partition_or_empty, run_tap_cli, tap_config
 from tests.support.singer import row
+from tests.support.waiting import settled
 
 BATCH = 150  # batches end mid-page, so resuming needs the page cursor and a skip
 CONTACTS = [11_000_000_001 + 13 * i for i in range(1000)]  # 7 batches, 10 listing pages
@@ -57,10 +57,7 @@ def config(url: str) -> dict[str, Any]:
 
 def fresh_counters(box: Sandbox) -> None:
     """Reset the counters once the killed tap's last requests (still in the server's hands) are counted."""
-    total = -1
-    while total != box.counters()["requests_total"]:
-        total = box.counters()["requests_total"]
-        time.sleep(0.15)  # several times the sandbox latency
+    settled(lambda: box.counters()["requests_total"], quiet=0.15)  # several times the sandbox latency
     box.reset_counters()
 
 

@@ -7,8 +7,7 @@ import gzip
 import io
 import json
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +22,7 @@ from tests.support.crm import v3_records
 from tests.support.crm.paged import CONTACTS, build_crm
 from tests.support.runners import run_tap_in_process, tap_config
 from tests.support.singer import row
+from tests.support.waiting import settled
 
 PAIRS = [{"from": "contacts", "to": "companies"}, {"from": "contacts", "to": "deals"}]
 
@@ -134,25 +134,13 @@ def test_ids_are_listed_at_most_a_bounded_number_of_pages_ahead_of_reading(monke
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             first = next(records)
-            listed = _settled(lambda: box.counters()["requests"]["GET /crm/v3/objects/contacts"])
+            listed = settled(lambda: box.counters()["requests"]["GET /crm/v3/objects/contacts"])
             records.close()  # type: ignore[attr-defined]
         finally:
             tap.close()
     assert first["from_id"] == str(many[0])
     # pages of the batches in flight (at most 2 x max_workers reads ahead: 3 pages), the 5 queued, 1 in hand
     assert listed <= 3 + 5 + 1
-
-
-def _settled(count: Callable[[], int], polls: int = 5, pause: float = 0.05, limit: int = 400) -> int:
-    """``count()`` once it has not changed for ``polls`` looks in a row (the listing thread has stopped)."""
-    value, same = count(), 0
-    for _ in range(limit):
-        time.sleep(pause)
-        now = count()
-        same, value = (same + 1 if now == value else 0), now
-        if same >= polls:
-            break
-    return value
 
 
 def test_a_per_input_error_other_than_no_associations_fails_the_run(box: Sandbox) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
 from hubassoc.client import InFlightSlots
 from hubassoc.pacing import CHAIN_RESERVE, Pacer
+from tests.support.waiting import eventually, wait_until
 
 
 class FakeClock:
@@ -116,13 +116,13 @@ def test_a_deferred_request_goes_only_after_the_requests_waiting_beside_it() -> 
     early = threading.Thread(target=send, args=("early",), kwargs={"deferred": True})
     needed = threading.Thread(target=send, args=("needed",), kwargs={"deferred": False})
     early.start()
-    time.sleep(0.1)
+    wait_until(lambda: pacer.waiting == 1, "the deferred request to wait for the slot")
     needed.start()
-    time.sleep(0.1)  # both are waiting for the slot by now
+    wait_until(lambda: pacer.waiting == 2, "both requests to wait for the slot")
     for sent, now in enumerate((110.0, 120.0), start=1):  # each window frees one slot
         clock.now = now
         pacer.hold(0)  # wakes the waiters, as a reply would
-        assert _eventually(lambda sent=sent: len(order) == sent)
+        assert eventually(lambda sent=sent: len(order) == sent)
     early.join(timeout=5)
     needed.join(timeout=5)
     assert order == ["needed", "early"]
@@ -144,23 +144,14 @@ def test_requests_waiting_for_the_budget_go_in_the_order_they_asked() -> None:
         order.append(name)
 
     waiting = [threading.Thread(target=send, args=(n,), daemon=True) for n in range(6)]
-    for thread in waiting:
+    for asked, thread in enumerate(waiting, start=1):
         thread.start()
-        time.sleep(0.05)  # each is waiting before the next asks
+        wait_until(lambda asked=asked: pacer.waiting == asked, "each request to wait before the next asks")
     clock.now = 110.0
     pacer.hold(0)  # wakes the waiters, as a reply would
-    assert _eventually(lambda: len(order) == 3)
-    time.sleep(0.1)
+    assert eventually(lambda: len(order) == 3)
+    time.sleep(0.1)  # room for a wrong implementation to let a fourth go: that nothing happens takes time to see
     assert order == [0, 1, 2]
-
-
-def _eventually(condition: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + 5
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_budget_and_window_must_be_positive() -> None:
