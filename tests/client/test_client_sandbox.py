@@ -16,7 +16,7 @@ from hubassoc.errors import AuthenticationError, DailyLimitError, MissingScopesE
 from hubassoc.objects_api import ObjectsApi
 from tests.support.waiting import wait_until
 
-TOKEN = "pat-na1-client-test-secret"
+TOKEN = "pat-na1-client-test-secret"  # not the sandbox default: a distinctive secret the leak checks search for
 READ = "POST /crm/v3/associations/contacts/companies/batch/read"
 DEAL_CONTACT_READ = "POST /crm/v3/associations/deals/contacts/batch/read"
 

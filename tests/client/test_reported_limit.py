@@ -18,7 +18,7 @@ from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.pacing import Pacer
 
-TOKEN = "pat-na1-reported-limit-secret"
+TOKEN = "pat-na1-reported-limit-secret"  # not the sandbox default: a distinctive secret the leak check searches for
 REQUESTS = 40  # two of the sandbox's 1 s windows at 20 per window
 
 

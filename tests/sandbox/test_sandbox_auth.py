@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from hubassoc.sandbox import Sandbox
-from tests.support.sandbox_api import UUID, ApiFactory, Matches, SandboxFactory
+from tests.support.sandbox_api import TOKEN, UUID, ApiFactory, Matches, SandboxFactory
 
 TYPES = "/crm/v3/associations/contacts/companies/types"
 OAUTH = {"oauth_clients": {"cid": "csecret"}, "refresh_tokens": {"rtoken"}}
@@ -36,11 +36,11 @@ def test_every_error_body_carries_a_fresh_correlation_id(sandbox: SandboxFactory
 
 def test_any_configured_token_is_accepted(sandbox: SandboxFactory, api: ApiFactory) -> None:
     box = sandbox(tokens=["pat-a", "pat-b"])
-    assert [api(box, token=t).get(TYPES).status_code for t in ("pat-a", "pat-b", "sandbox-token")] == [200, 200, 401]
+    assert [api(box, token=t).get(TYPES).status_code for t in ("pat-a", "pat-b", TOKEN)] == [200, 200, 401]
 
 
 def test_a_token_without_a_needed_scope_is_a_403_missing_scopes(sandbox: SandboxFactory, api: ApiFactory) -> None:
-    box = sandbox(token_scopes={"sandbox-token": ["crm.objects.companies.read"]})
+    box = sandbox(token_scopes={TOKEN: ["crm.objects.companies.read"]})
     response = api(box).get(TYPES)
     assert response.status_code == 403
     assert response.json() == {
@@ -55,19 +55,19 @@ def test_a_token_without_a_needed_scope_is_a_403_missing_scopes(sandbox: Sandbox
 
 
 def test_writing_needs_the_write_scope_of_the_from_type(sandbox: SandboxFactory, api: ApiFactory) -> None:
-    box = sandbox(token_scopes={"sandbox-token": ["crm.objects.contacts.read", "crm.objects.companies.read"]})
+    box = sandbox(token_scopes={TOKEN: ["crm.objects.contacts.read", "crm.objects.companies.read"]})
     body = api(box).post("/crm/v3/associations/contacts/companies/batch/create", {"inputs": []}).json()
     assert body["errors"][0]["context"] == {"requiredGranularScopes": ["crm.objects.contacts.write"]}
 
 
 def test_custom_objects_need_the_custom_scope(sandbox: SandboxFactory, api: ApiFactory) -> None:
-    box = sandbox(token_scopes={"sandbox-token": ["crm.objects.contacts.read"]})
+    box = sandbox(token_scopes={TOKEN: ["crm.objects.contacts.read"]})
     body = api(box).get("/crm/v3/objects/2-123").json()
     assert body["errors"][0]["context"] == {"requiredGranularScopes": ["crm.objects.custom.read"]}
 
 
 def test_a_token_with_every_needed_scope_passes(sandbox: SandboxFactory, api: ApiFactory) -> None:
-    box = sandbox(token_scopes={"sandbox-token": ["crm.objects.contacts.read", "crm.objects.companies.read"]})
+    box = sandbox(token_scopes={TOKEN: ["crm.objects.contacts.read", "crm.objects.companies.read"]})
     assert api(box).get(TYPES).status_code == 200
 
 

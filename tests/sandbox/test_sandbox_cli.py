@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from hubassoc.sandbox.cli import _parser, config_from
+from tests.support.sandbox_api import TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"hubassoc-sandbox listening on (http://127\.0\.0\.1:\d+)\n")
@@ -53,7 +54,7 @@ def test_the_cli_prints_its_url_serves_and_exits_0_on_a_signal(stop: signal.Sign
 def test_the_cli_default_token_is_sandbox_token() -> None:
     with running("--seed", "empty") as (process, url):
         response = requests.get(f"{url}/crm/v3/objects/contacts",
-                                headers={"Authorization": "Bearer sandbox-token"}, timeout=10)
+                                headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
         assert response.json() == {"results": []}
         process.terminate()
         assert process.wait(timeout=10) == 0

@@ -14,6 +14,7 @@ from singer_sdk.testing import get_tap_test_class
 
 from hubassoc.sandbox import Sandbox, SandboxConfig, SeedSpec, Store, seed_store
 from tap_hubassoc.tap import TapHubAssoc
+from tests.support.sandbox_api import TOKEN
 
 SMALL_CRM = SeedSpec(contacts=40, companies=8, deals=12, tickets=6, many_share=0.0)
 
@@ -31,7 +32,7 @@ SANDBOX = _start_sandbox()
 
 TestTapHubAssoc = get_tap_test_class(
     TapHubAssoc,
-    config={"access_token": "sandbox-token", "api_url": SANDBOX.url, "requests_per_10s": 1000},
+    config={"access_token": TOKEN, "api_url": SANDBOX.url, "requests_per_10s": 1000},
 )
 
 

@@ -12,7 +12,7 @@ from target_hubassoc.settings import TARGET_PROPERTIES
 from tests.support.crm import UNLABELED
 from tests.support.crm.small import MISSING_COMPANY
 from tests.support.runners import run_target_cli, target_command, target_config
-from tests.support.sandbox_api import SandboxFactory, assert_only
+from tests.support.sandbox_api import TOKEN, SandboxFactory, assert_only
 from tests.support.singer import contact_company, record, schema, state
 
 DEALS_CREATE = "POST /crm/v3/associations/contacts/deals/batch/create"
@@ -135,7 +135,7 @@ def test_a_record_before_its_schema_stops_the_run_naming_the_line(
 def test_the_last_log_lines_summarise_a_clean_run(crm: SandboxFactory, tmp_path: Path) -> None:
     """Dead letters default to hubassoc-rejected.jsonl in the working directory; a clean run writes none."""
     box = crm()
-    settings = {"access_token": "sandbox-token", "api_url": box.url}
+    settings = {"access_token": TOKEN, "api_url": box.url}
     run = run_target_cli(settings, [schema(), contact_company(101, 201), contact_company(101, 201)], tmp_path)
     assert run.returncode == 0
     assert run.last_log_lines[0].endswith(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.runners import CliRun, run_target_cli, target_config
-from tests.support.sandbox_api import SandboxFactory
+from tests.support.sandbox_api import TOKEN, SandboxFactory
 from tests.support.singer import contact_company, schema, state
 
 MISTYPED = "pat-na1-mistyped-token"
@@ -35,7 +35,7 @@ def test_a_refused_access_token_names_the_setting_and_the_next_step(
 def test_a_missing_scope_names_the_scope_to_grant_in_the_apps_scopes(
     crm: SandboxFactory, dead_letters: Path, tmp_path: Path,
 ) -> None:
-    box = crm(token_scopes={"sandbox-token": ("crm.objects.contacts.read", "crm.objects.companies.read")})
+    box = crm(token_scopes={TOKEN: ("crm.objects.contacts.read", "crm.objects.companies.read")})
     run = run_target_cli(target_config(box, dead_letters), [schema(), contact_company(101, 201), state(n=1)], tmp_path)
     assert run.returncode == 1
     assert run.states == []

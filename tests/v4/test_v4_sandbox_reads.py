@@ -15,7 +15,7 @@ import pytest
 from hubassoc.sandbox import Sandbox
 from tests.support.crm import PRIMARY, UNLABELED
 from tests.support.crm.labelled import BILLING, COMPANIES, CONTACT_OF_EVERY_COMPANY, CONTACTS
-from tests.support.sandbox_api import Api, ApiFactory
+from tests.support.sandbox_api import TOKEN, Api, ApiFactory
 from tests.support.versions import LABELLED, PREFIXES
 
 pytestmark = pytest.mark.parametrize("version", LABELLED)
@@ -160,7 +160,7 @@ def test_a_fault_scheduled_on_a_v4_route_hits_that_route_only(crm: Crm, api: Api
 def test_a_token_without_the_read_scope_is_refused_with_missing_scopes(
     crm: Crm, api: ApiFactory, version: str,
 ) -> None:
-    box = crm(token_scopes={"sandbox-token": ["crm.objects.contacts.read"]})
+    box = crm(token_scopes={TOKEN: ["crm.objects.contacts.read"]})
     reply = read(api(box), version, "contacts/companies", [{"id": str(CONTACTS[3])}])
     assert reply.status_code == 403
     assert reply.json()["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.companies.read"]

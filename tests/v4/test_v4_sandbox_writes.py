@@ -13,7 +13,7 @@ import pytest
 from hubassoc.sandbox import Sandbox
 from tests.support.crm import PRIMARY, UNLABELED
 from tests.support.crm.labelled import BILLING, COMPANIES, CONTACTS
-from tests.support.sandbox_api import Api, ApiFactory
+from tests.support.sandbox_api import TOKEN, Api, ApiFactory
 from tests.support.versions import LABELLED, PREFIXES
 
 pytestmark = pytest.mark.parametrize("version", LABELLED)
@@ -169,7 +169,7 @@ def test_more_than_2000_write_inputs_are_refused(crm: Crm, api: ApiFactory, vers
 
 
 def test_writes_need_the_write_scope_of_the_from_type(crm: Crm, api: ApiFactory, version: str) -> None:
-    box = crm(associations=False, token_scopes={"sandbox-token": ["crm.objects.contacts.read"]})
+    box = crm(associations=False, token_scopes={TOKEN: ["crm.objects.contacts.read"]})
     reply = post(api(box), version, "batch/associate/default", [pair(COMPANY)])
     assert reply.status_code == 403
     assert reply.json()["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.contacts.write"]
