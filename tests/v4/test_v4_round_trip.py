@@ -1,8 +1,8 @@
 """Backup and restore through v4 and 2026-03, and across versions: tap output into the target, store compared.
 
-The source is the CRM of v4_helpers (non-primary companies, two custom labels, objects past 100). Restores go
-to an account with the same objects and labels (label ids are account-specific, so the same ones are made in
-the same order) and no associations.
+The source is the labelled CRM of tests.support.crm.labelled (non-primary companies, two custom labels, objects
+past 100). Restores go to an account with the same objects and labels (label ids are account-specific, so the
+same ones are made in the same order) and no associations.
 """
 
 from __future__ import annotations
