@@ -313,7 +313,7 @@ def test_the_buffer_holds_a_full_batch_for_every_worker() -> None:
 @pytest.mark.parametrize(
     ("setting", "problem"),
     [
-        ({"stream_actions": {"s": "delete"}}, "'delete' is not one of ['create', 'archive']"),
+        ({"stream_actions": {"s": "delete"}}, "'delete' is not one of ['create', 'archive', 'mirror']"),
         ({"default_action": "upsert"}, "'upsert' is not one of ['create', 'archive']"),
         ({"batch_size_rows": 2001}, "2001 is greater than the maximum of 2000"),
     ],
