@@ -311,8 +311,9 @@ class Mirror:
                     self.stats.kept += pair_plan.kept
                 logger.info("%smirror stream %s plan: %s", "dry run: " if self.dry_run else "", plan.stream,
                             pair_plan.describe())
-        for desired in self._pairs.values():
+        for desired in self._pairs.values():  # skipped objects are covered too, and left untouched
             self.stats.skipped += len(desired.skipped)
+            self.stats.covered += len(desired.skipped)
         writable = [plan for plan in plans if plan not in refused]
         if self.dry_run:
             for plan in writable:

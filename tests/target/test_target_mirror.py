@@ -254,3 +254,22 @@ def test_v3_cannot_mirror_and_says_which_setting_to_change(hubspot, dead_letters
         run(box, "v3", dead_letters, [link(A, C2)])
     assert "Set api_version to v4 or 2026-03" in str(raised.value.errors)
     assert box.counters()["requests_total"] == 0
+
+
+def test_the_summary_gives_the_mirrors_counts(hubspot, version, dead_letters, caplog):
+    box = hubspot((A, C1, None), (A, C2, None), (B, C1, None))
+    with caplog.at_level("INFO"):
+        run(box, version, dead_letters, [link(A, C2), link(A, C3), link(B, "x")], max_rejected_records=1)  # type: ignore[arg-type]
+    assert [m for m in caplog.messages if m.startswith("Mirror:")] == [
+        "Mirror: 3 records read (rejected 1), 2 covered objects (skipped for rejected records 1): kept 1 "
+        "to-objects, created 1 association types, archived 1 to-objects, refused by HubSpot 0"]
+
+
+def test_a_dry_run_logs_each_pairs_plan_with_samples(hubspot, version, dead_letters, caplog):
+    box = hubspot((A, C1, None), (A, C2, None))
+    with caplog.at_level("INFO"):
+        run(box, version, dead_letters, [link(A, C2), link(A, C3)], dry_run=True)
+    assert [m for m in caplog.messages if m.startswith("dry run: mirror")] == [
+        f"dry run: mirror stream {STREAM} plan: contacts->companies: 1 covered objects, 2 to-objects associated "
+        f"now, keep 1, create 1 association types, archive 1 to-objects (e.g. create {A}->{C3} type {UNLABELED}, "
+        f"archive {A}->{C1})"]
