@@ -95,7 +95,8 @@ def test_an_unknown_action_is_a_config_error_naming_the_setting_before_any_input
         schema(REMOVE), contact_company(101, 201, REMOVE),
     ], tmp_path)
     assert run.returncode == 1
-    assert "'delete' is not one of ['create', 'archive', 'mirror'] in config['stream_actions']['links_to_remove']" in run.log
+    assert ("'delete' is not one of ['create', 'archive', 'mirror'] in config['stream_actions']['links_to_remove']"
+            in run.log)
     assert box.counters()["requests_total"] == 0
 
 
