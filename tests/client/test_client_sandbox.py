@@ -14,16 +14,11 @@ from hubassoc.auth import Credentials
 from hubassoc.client import ClientSettings, HubSpotClient
 from hubassoc.errors import AuthenticationError, DailyLimitError, MissingScopesError, RetriesExhaustedError
 from hubassoc.objects_api import ObjectsApi
+from tests.support.clients import CLIENT_TOKEN, make_client
 from tests.support.waiting import wait_until
 
-TOKEN = "pat-na1-client-test-secret"  # not the sandbox default: a distinctive secret the leak checks search for
 READ = "POST /crm/v3/associations/contacts/companies/batch/read"
 DEAL_CONTACT_READ = "POST /crm/v3/associations/deals/contacts/batch/read"
-
-
-def make_client(url: str, **settings: Any) -> HubSpotClient:
-    base = {"api_url": url, "backoff_base": 0.01, "backoff_max": 0.2, "max_retry_wait": 30.0}
-    return HubSpotClient(ClientSettings(**{**base, **settings}), Credentials.from_config({"access_token": TOKEN}))
 
 
 def expected_edges(store: Any, from_type: str, to_type: str, ids: list[str]) -> set[tuple[str, str, str]]:
@@ -35,7 +30,7 @@ def expected_edges(store: Any, from_type: str, to_type: str, ids: list[str]) -> 
 @pytest.fixture
 def crm(sandbox: Callable[..., Any]) -> Any:
     """Deals with 0, 1, 100, 101 and 250 contacts: HubSpot truncates batch reads at 100 per object."""
-    box = sandbox(tokens=[TOKEN])
+    box = sandbox(tokens=[CLIENT_TOKEN])
     store = box.store
     contacts = list(range(50_000_000_001, 50_000_000_301))
     store.add_objects("contacts", contacts)
@@ -99,7 +94,7 @@ def test_list_object_ids_pages_by_100_and_yields_every_id(crm: Any) -> None:
 
 def test_budget_of_20_per_second_is_sustained_near_the_budget_without_429(sandbox: Callable[..., Any]) -> None:
     """100 concurrent requests, a 1-second window of 20: the sandbox's own clock measures the rate."""
-    box = sandbox(tokens=[TOKEN], rate_limit=20, window_seconds=1.0, seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], rate_limit=20, window_seconds=1.0, seed="demo")
     with make_client(box.url, requests_per_10s=200, window_seconds=1.0, max_workers=16) as client:
         v3 = AssociationsV3(client)
         results = list(client.map_ordered(lambda _: v3.association_types("contacts", "companies"), range(100)))
@@ -128,7 +123,7 @@ def test_429_bursts_and_10_percent_5xx_are_survived_with_exact_results(crm: Any)
 
 
 def test_retry_after_is_honoured(sandbox: Callable[..., Any]) -> None:
-    box = sandbox(tokens=[TOKEN], seed="demo", retry_after=1)
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo", retry_after=1)
     box.schedule_faults("429", 1)
     with make_client(box.url, backoff_base=0.0, backoff_max=0.0) as client:
         AssociationsV3(client).association_types("contacts", "companies")
@@ -138,7 +133,7 @@ def test_retry_after_is_honoured(sandbox: Callable[..., Any]) -> None:
 
 
 def test_daily_limit_fails_fast_and_says_when_it_resets(sandbox: Callable[..., Any]) -> None:
-    box = sandbox(tokens=[TOKEN], seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo")
     box.schedule_faults("429-daily", 1)
     with make_client(box.url) as client, pytest.raises(DailyLimitError, match="resets at midnight"):
         AssociationsV3(client).association_types("contacts", "companies")
@@ -148,7 +143,7 @@ def test_daily_limit_fails_fast_and_says_when_it_resets(sandbox: Callable[..., A
 def test_after_the_daily_limit_no_request_is_sent_until_the_run_ends(sandbox: Callable[..., Any]) -> None:
     """Until midnight in the account's time zone every request would be one more 429 (HubSpot asks that error
     responses stay under 5 % of a day's requests): other threads' requests fail at once, without sending."""
-    box = sandbox(tokens=[TOKEN], seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo")
     box.schedule_faults("429-daily", 1)
     with make_client(box.url) as client:
         the_next_call_fails_without_sending(box, client, DailyLimitError, "resets at midnight")
@@ -166,7 +161,7 @@ def the_next_call_fails_without_sending(box: Any, client: HubSpotClient, error: 
 
 
 def test_missing_scope_is_named_and_not_retried(sandbox: Callable[..., Any]) -> None:
-    box = sandbox(tokens=[TOKEN], seed="demo", token_scopes={TOKEN: ["crm.objects.companies.read"]})
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo", token_scopes={CLIENT_TOKEN: ["crm.objects.companies.read"]})
     with make_client(box.url) as client, pytest.raises(MissingScopesError, match=r"crm\.objects\.contacts\.read"):
         AssociationsV3(client).association_types("contacts", "companies")
     assert box.counters()["requests_total"] == 1
@@ -213,7 +208,7 @@ def test_a_deferred_request_leaves_the_next_free_slot_to_a_request_waiting_besid
     sandbox: Callable[..., Any],
 ) -> None:
     """The tap reads later partitions ahead as deferred work: the partition being read must not wait for it."""
-    box = sandbox(tokens=[TOKEN], seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo")
     with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
         AssociationsV3(client).association_types("contacts", "companies")
 
@@ -308,7 +303,7 @@ def test_a_create_refusing_half_its_inputs_names_exactly_those_in_batch_order(cr
 
 def test_token_never_appears_in_logs_or_errors(sandbox: Callable[..., Any], caplog: pytest.LogCaptureFixture,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    box = sandbox(tokens=[TOKEN], seed="demo", fault_5xx=0.5, fault_seed=3)
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo", fault_5xx=0.5, fault_seed=3)
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     with make_client(box.url, max_attempts=2) as client:
@@ -320,7 +315,7 @@ def test_token_never_appears_in_logs_or_errors(sandbox: Callable[..., Any], capl
         texts.append(repr(client.tokens.bearer()))
     out = capsys.readouterr()
     texts += [caplog.text, out.out, out.err, str(box.counters())]
-    assert all(TOKEN not in text for text in texts)
+    assert all(CLIENT_TOKEN not in text for text in texts)
 
 
 # -- the environment -------------------------------------------------------------------------------------------
@@ -333,7 +328,7 @@ def test_a_proxy_in_the_environment_carries_the_requests(
 
     A second sandbox plays the proxy: given the absolute URL a client sends a proxy, it answers it itself.
     """
-    proxy = sandbox(tokens=[TOKEN])
+    proxy = sandbox(tokens=[CLIENT_TOKEN])
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
@@ -358,7 +353,7 @@ def test_a_netrc_entry_for_the_host_does_not_replace_the_bearer_token(
 
 def test_requests_waiting_for_the_budget_are_sent_in_the_order_they_asked(sandbox: Callable[..., Any]) -> None:
     """The tap emits a batch's records after every earlier batch's, so its reads and pages must go in order."""
-    box = sandbox(tokens=[TOKEN], seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo")
     pairs = [("contacts", "deals"), ("deals", "contacts"), ("companies", "deals"), ("deals", "companies")]
     with make_client(box.url, requests_per_10s=20, window_seconds=0.5) as client:  # 1 request a window
         AssociationsV3(client).association_types("contacts", "companies")
@@ -376,7 +371,7 @@ def test_a_request_long_in_flight_does_not_hold_back_the_slots_freed_after_it(
     sandbox: Callable[..., Any],
 ) -> None:
     """Replies come in any order; a slot frees one window after its own reply, not after every earlier one's."""
-    box = sandbox(tokens=[TOKEN], seed="demo", slow_seconds=2.0)
+    box = sandbox(tokens=[CLIENT_TOKEN], seed="demo", slow_seconds=2.0)
     box.schedule_faults("slow", 1)
     with make_client(box.url, requests_per_10s=40, window_seconds=0.5, max_workers=2) as client:  # 2 a window
         slow = threading.Thread(target=AssociationsV3(client).association_types, args=("contacts", "companies"))

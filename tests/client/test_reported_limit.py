@@ -14,30 +14,16 @@ from typing import Any
 import pytest
 
 from hubassoc.associations_v3 import AssociationsV3
-from hubassoc.auth import Credentials
-from hubassoc.client import ClientSettings, HubSpotClient
+from hubassoc.client import HubSpotClient
 from hubassoc.pacing import Pacer
+from tests.support.clients import CLIENT_TOKEN, FakeClock, make_client
 
-TOKEN = "pat-na1-reported-limit-secret"  # not the sandbox default: a distinctive secret the leak check searches for
 REQUESTS = 40  # two of the sandbox's 1 s windows at 20 per window
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_client(url: str, **settings: Any) -> HubSpotClient:
-    base = {"api_url": url, "backoff_base": 0.01, "backoff_max": 0.2, "max_retry_wait": 30.0}
-    return HubSpotClient(ClientSettings(**{**base, **settings}), Credentials.from_config({"access_token": TOKEN}))
 
 
 def run_over_budget(sandbox: Callable[..., Any], holds: list[float] | None = None) -> tuple[Any, HubSpotClient]:
     """requests_per_10s 1000 (a 10 s window) against an account limit of 20 per 1 s, many requests at once."""
-    box = sandbox(tokens=[TOKEN], rate_limit=20, window_seconds=1.0, seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], rate_limit=20, window_seconds=1.0, seed="demo")
     with make_client(box.url, requests_per_10s=1000, max_workers=16) as client:
         if holds is not None:
             hold = client.pacer.hold
@@ -84,12 +70,12 @@ def test_adopting_the_reported_limit_is_logged_once_at_info_without_the_token(
     assert len(adopted) == 1
     assert adopted[0].levelno == logging.INFO
     assert "20 requests per 1 s" in adopted[0].message
-    assert TOKEN not in caplog.text
+    assert CLIENT_TOKEN not in caplog.text
 
 
 def test_reported_limit_at_or_above_the_configured_budget_changes_nothing(sandbox: Callable[..., Any]) -> None:
     """A user may deliberately take less than the account allows, to leave room for other apps."""
-    box = sandbox(tokens=[TOKEN], rate_limit=100, window_seconds=10.0, seed="demo")
+    box = sandbox(tokens=[CLIENT_TOKEN], rate_limit=100, window_seconds=10.0, seed="demo")
     with make_client(box.url, requests_per_10s=50) as client:
         AssociationsV3(client).association_types("contacts", "companies")
         assert (client.pacer.budget, client.pacer.window) == (50, 10.0)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from hubassoc.sandbox import Store
 from tests.support.credentials import private_app, secret_places, start_sandbox
+from tests.support.crm.small import new_store
 from tests.support.recorded_runs import Run, start_plugin, target_states, write_input
 from tests.support.runners import TARGET
 from tests.support.singer import association, schema, state
@@ -54,15 +54,6 @@ def input_file(case: dict[str, Any], workdir: Path) -> Path:
     return CORPUS / case["file"]
 
 
-def crm() -> Store:
-    """Contacts 101..130, companies 201..210, the Billing contact label; no associations yet."""
-    store = Store()
-    store.add_objects("contacts", range(101, 131))
-    store.add_objects("companies", range(201, 211))
-    store.add_label("contacts", "companies", "Billing contact")
-    return store
-
-
 @dataclass
 class Result:
     """One case's run, and what HubSpot and its request log held afterwards."""
@@ -75,7 +66,7 @@ class Result:
 
 
 def run_case(case: dict[str, Any], workdir: Path) -> Result:
-    with start_sandbox(crm()) as box:
+    with start_sandbox(new_store()) as box:  # contacts 101..130, companies 201..210, Billing contact
         settings = private_app(box, dead_letter_path=str(workdir / "rejected.jsonl"), max_rejected_records=10)
         source = input_file(case, workdir)
         run = start_plugin(TARGET, workdir, settings, name="target", stdin=source).wait()

@@ -9,15 +9,8 @@ import pytest
 
 from hubassoc.client import InFlightSlots
 from hubassoc.pacing import CHAIN_RESERVE, Pacer
+from tests.support.clients import FakeClock
 from tests.support.waiting import eventually, wait_until
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_budget_requests_go_out_without_waiting() -> None:
