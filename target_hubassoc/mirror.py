@@ -44,6 +44,7 @@ logger = logging.getLogger("hubassoc.mirror")
 
 MIRROR: Literal["mirror"] = "mirror"
 DELETED_AT = "_sdc_deleted_at"
+COVERING_FIELDS = ("from_object_type", "from_id", "to_object_type")  # what names the object a record covers
 DEFAULT_MAX_ARCHIVE_FRACTION = 0.5
 _SAMPLES = 3
 # Ids and type ids as unsigned 64-bit machine integers: 16 bytes a desired association instead of two Python ints.
@@ -222,6 +223,7 @@ class Mirror:
         """Take one mirror record: it covers its from object, and (unless null or deleted) desires its to-object."""
         self.stats.records += 1
         try:
+            _check_covering_fields(record)
             from_type = record_object_type(record, "from_object_type")
             to_type = record_object_type(record, "to_object_type")
             from_id = _int_id(record_object_id(record, "from_id"))
@@ -432,6 +434,13 @@ def _plan_chunk(plan: PairPlan, desired: PairDesired, chunk: list[int], edges: l
         for to_id, types in wanted.items():
             for type_id in sorted(types - now.get(to_id, set())):
                 plan.creates.extend((from_id, to_id, type_id))
+
+
+def _check_covering_fields(record: dict[str, Any]) -> None:
+    missing = [name for name in COVERING_FIELDS if record.get(name) in (None, "")]
+    if missing:
+        raise InvalidAssociationError(f"missing {', '.join(missing)}: a mirror record needs {COVERING_FIELDS} (to_id "
+                                      "may be null: the object then desires nothing)")
 
 
 def _triples(values: array) -> Iterator[tuple[int, int, int]]:

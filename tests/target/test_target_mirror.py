@@ -176,6 +176,14 @@ def test_a_rejected_record_leaves_its_object_untouched(hubspot, version, dead_le
     assert (target.mirror.stats.skipped, target.mirror.stats.rejected_records) == (1, 1)
 
 
+def test_a_record_naming_no_object_is_a_dead_letter_and_covers_nothing(hubspot, version, dead_letters):
+    box = hubspot((A, C1, None))
+    nameless = record(STREAM, from_object_type="contacts", to_object_type="companies", to_id=str(C2))
+    run(box, version, dead_letters, [nameless], max_rejected_records=1)
+    assert companies_of(box, A) == {(C1, UNLABELED)}
+    assert [d["reason"].split(":")[0] for d in read_dead_letters(dead_letters)] == ["missing from_id"]
+
+
 def test_a_rejected_record_counts_toward_max_rejected_records(hubspot, version, dead_letters):
     box = hubspot((A, C1, None))
     with pytest.raises(Exception, match="1 records were rejected, more than max_rejected_records"):
