@@ -190,6 +190,11 @@ def test_a_killed_run_resumed_keeps_its_plan_though_the_counts_changed(sandbox: 
     assert got == set(expected(store, [("contacts", "deals"), ("deals", "contacts")], "v3"))
     repeated = {r["from_id"] for r in killed.records()} & {r["from_id"] for r in rerun.records()}
     assert len(repeated & {str(c) for c in CONTACTS}) <= BATCH
+    versions = {m.get("version") for run in (killed, rerun) for m in run.messages
+                if m["type"] == "RECORD" and m["stream"] == "associations"}
+    activated = [m["version"] for m in rerun.messages
+                 if m["type"] == "ACTIVATE_VERSION" and m["stream"] == "associations"]
+    assert [*versions] == activated  # the resumed run keeps the interrupted run's table version, then activates it
 
 
 def test_a_changed_configuration_replans_and_says_why(sandbox: SandboxFactory, tmp_path: Path) -> None:
