@@ -19,6 +19,19 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("lower_bound_s", "bound s"), ("binding", "bound by"), ("bound_ratio", "bound/wall"),
         ("rate_limited", "429s"), ("failed", "failed"), ("peak_rss_mb", "peak RSS MB"), ("cpu_s", "CPU s"),
     ],
+    "plan": [
+        ("api_version", "api"), ("directions", "directions"), ("calls", "calls"), ("calls_allowed", "calls allowed"),
+        ("companies_pages", "companies pages"), ("reads", "reads"), ("wall_s", "wall s"), ("bound_s", "bound s"),
+        ("wall_over_bound", "wall/bound"), ("associations", "associations"), ("rate_limited", "429s"),
+        ("failed", "failed"), ("peak_rss_mb", "peak RSS MB"), ("cpu_s", "CPU s"), ("load_1m", "load"),
+    ],
+    "peer": [
+        ("contacts", "contacts"), ("companies", "companies"), ("peer_wall_s", "peer wall s"),
+        ("peer_calls", "peer calls"), ("peer_records", "peer records"), ("ours_wall_s", "ours wall s"),
+        ("ours_calls", "ours calls"), ("ours_associations", "ours records"),
+        ("associations_both_ways", "associations both ways"), ("wall_ratio", "peer wall ÷ ours"),
+        ("calls_ratio", "peer calls ÷ ours"),
+    ],
     "tap": [
         ("read_first", "read first"), ("max_workers", "max_workers"), ("wall_s", "wall s"),
         ("lower_bound_s", "bound s"),
@@ -53,6 +66,8 @@ TITLES = {
     "tap": "1. Tap, latency-bound", "target": "2. Target, latency-bound",
     "cpu": "3. CPU cost (no latency, no limit)", "scale": "4. Scale: tap memory",
     "mirror": "5. Target mirror, latency-bound",
+    "plan": "6. Tap read plan: each pair once, from the companies side",
+    "peer": "7. MeltanoLabs tap-hubspot 0.10.1 and this tap, v4, both directions",
 }
 
 

@@ -20,10 +20,13 @@ from typing import Any
 
 from benchmarks.mirror import mirror_latency
 from benchmarks.modes import MODES
+from benchmarks.read_plan import peer_comparison, read_plan
 from benchmarks.report import failed_checks, machine, markdown
 from benchmarks.scenarios import SCENARIOS as MEASUREMENTS
 
-SCENARIOS = {**MEASUREMENTS, "mirror": mirror_latency}  # issue 19's mirror run beside issue 6's four
+SCENARIOS = {**MEASUREMENTS, "mirror": mirror_latency, "plan": read_plan}  # issues 19 and 18 beside issue 6's four
+# Run only when named in --only: it installs MeltanoLabs tap-hubspot from PyPI into a virtualenv of its own.
+ON_REQUEST = {"peer": peer_comparison}
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -33,25 +36,27 @@ def _parser() -> argparse.ArgumentParser:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="mode", action="store_const", const="quick", help="small sizes (default)")
     size.add_argument("--full", dest="mode", action="store_const", const="full", help="the issue's sizes")
-    p.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    p.add_argument("--only", default=",".join(SCENARIOS),
+                   help=f"comma-separated subset of {','.join(SCENARIOS)}, or peer (run only when named)")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON and Markdown results")
     return p
 
 
 def run(mode: str, only: Sequence[str], out: Path, command: str) -> dict[str, Any]:
     """Run the chosen scenarios; write and return the results."""
-    unknown = sorted(set(only) - set(SCENARIOS))
+    known = {**SCENARIOS, **ON_REQUEST}
+    unknown = sorted(set(only) - set(known))
     if unknown:
-        msg = f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}"
+        msg = f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(known)}"
         raise SystemExit(msg)
     info = machine()
     results: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hubassoc-bench-") as scratch:
-        for name in (n for n in SCENARIOS if n in only):
+        for name in (n for n in known if n in only):
             print(f"running {name} ({mode}) ...", file=sys.stderr, flush=True)
             workdir = Path(scratch) / name
             workdir.mkdir()
-            results[name] = SCENARIOS[name](MODES[mode], workdir)
+            results[name] = known[name](MODES[mode], workdir)
     report = markdown(mode, info, results, command)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{mode}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -76,8 +76,9 @@ def run_plugin(
 
 
 def tap_settings(pairs: tuple[tuple[str, str], ...], **settings: Any) -> dict[str, Any]:
+    """Issue 6's runs read each direction from its own side, as ``read_cost`` counts (issue 18's: read_plan.py)."""
     return {"associations": [{"from": a, "to": b} for a, b in pairs], "progress_interval": QUIET_PROGRESS,
-            **settings}
+            "read_each_pair_once": False, **settings}
 
 
 def _failed(counters: dict[str, Any]) -> int:
