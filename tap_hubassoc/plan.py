@@ -234,17 +234,20 @@ class PlanInputs:
     pairs: list[str]
     from_ids: dict[str, str]  # type -> fingerprint of its ids
     api: str  # "v3" or "labelled"
+    once: bool = True  # read_each_pair_once
 
     def to_state(self, sides: dict[str, str | None]) -> dict[str, Any]:
         """The plan as the state keeps it: what it was made for, and each pair's side."""
-        return {"pairs": self.pairs, "from_ids": self.from_ids, "api": self.api, "sides": sides}
+        return {"pairs": self.pairs, "from_ids": self.from_ids, "api": self.api, "once": self.once, "sides": sides}
 
     def saved_sides(self, saved: Any) -> tuple[dict[str, str | None] | None, str | None]:
         """The sides saved by the run this one resumes, or None and why they are not kept (None: nothing saved)."""
         if not isinstance(saved, dict) or not isinstance(saved.get("sides"), dict):
             return None, None
-        changed = [what for what, now in (("pairs", self.pairs), ("from_ids", self.from_ids), ("api_version", self.api))
-                   if saved.get("api" if what == "api_version" else what) != now]
+        now = {"pairs": self.pairs, "from_ids": self.from_ids, "api_version": self.api,
+               "read_each_pair_once": self.once}
+        keys = {"pairs": "pairs", "from_ids": "from_ids", "api_version": "api", "read_each_pair_once": "once"}
+        changed = [what for what, value in now.items() if saved.get(keys[what]) != value]
         if changed:
             return None, f"{' and '.join(changed)} changed since the interrupted run: planning afresh"
         return dict(saved["sides"]), None

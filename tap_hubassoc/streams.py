@@ -286,15 +286,14 @@ class AssociationsStream(HubAssocStream):
         pairs = self.hub_tap.pairs
         if self.dry_run:
             return direct_plan(pairs, "a dry run reads a sample of each direction from its own side")
-        if not self.config.get(READ_EACH_PAIR_ONCE, True):
-            plan = direct_plan(pairs, f"{READ_EACH_PAIR_ONCE} is false")
-            self.logger.info("read plan: each configured direction from its own from type (%s is false)",
-                             READ_EACH_PAIR_ONCE)
-            return plan
         inputs = self._plan_inputs()
         sides, reason = inputs.saved_sides(self.stream_state.get(PLAN_KEY))
         if reason is not None:
             self.logger.warning("associations: %s", reason)
+        if not inputs.once:
+            self.logger.info("read plan: each configured direction from its own from type (%s is false)",
+                             READ_EACH_PAIR_ONCE)
+            return direct_plan(pairs, f"{READ_EACH_PAIR_ONCE} is false")
         rules = SideRules(frozenset(self.hub_tap.from_ids), v3=inputs.api == "v3")
         unordered = unordered_pairs(pairs)
         choices = {p: (kept_choice(p, sides) if sides is not None else None) or rules.decided(p) for p in unordered}
@@ -309,7 +308,8 @@ class AssociationsStream(HubAssocStream):
     def _plan_inputs(self) -> PlanInputs:
         api = "labelled" if is_labelled(str(self.hub_tap.config.get("api_version") or "")) else "v3"
         return PlanInputs([p.name for p in self.hub_tap.pairs],
-                          {kind.name: ids_digest(ids) for kind, ids in sorted(self.hub_tap.from_ids.items())}, api)
+                          {kind.name: ids_digest(ids) for kind, ids in sorted(self.hub_tap.from_ids.items())}, api,
+                          once=bool(self.config.get(READ_EACH_PAIR_ONCE, True)))
 
     def _count(self, kind: ObjectType) -> int | None:
         """On a worker: the type's objects by search, or None (and the configured order) if search fails."""
