@@ -141,19 +141,23 @@ def _text_key(kind: AssociationType) -> str | None:
 
 
 class PairTypesCache:
-    """Fetch each pair's types once per run, whichever thread asks first."""
+    """Fetch each pair's types once per run, whichever thread asks first; different pairs are fetched at once."""
 
     def __init__(self, fetch: Callable[[ObjectType, ObjectType], PairTypes]) -> None:
         self._fetch = fetch
         self._lock = threading.Lock()
+        self._fetching: dict[tuple[ObjectType, ObjectType], threading.Lock] = {}  # one per pair
         self._pairs: dict[tuple[ObjectType, ObjectType], PairTypes] = {}
 
     def get(self, from_type: ObjectType, to_type: ObjectType) -> PairTypes:
         """The pair's types, fetched on first use."""
+        key = (from_type, to_type)
         with self._lock:
-            pair = self._pairs.get((from_type, to_type))
+            pair_lock = self._fetching.setdefault(key, threading.Lock())
+        with pair_lock:
+            pair = self._pairs.get(key)
             if pair is None:
-                pair = self._pairs[(from_type, to_type)] = self._fetch(from_type, to_type)
+                pair = self._pairs[key] = self._fetch(from_type, to_type)
             return pair
 
 

@@ -165,8 +165,11 @@ class AssociationTypesStream(HubAssocStream):
         self.activate_version(version)
 
     def _types(self) -> Iterator[Record]:
-        for pair in self.hub_tap.pairs:
-            types = self.hub_tap.pair_types.get(pair.from_type, pair.to_type)
+        pairs, cache = self.hub_tap.pairs, self.hub_tap.pair_types
+        if not self.dry_run:  # one round trip for every pair's types, not one each
+            list(self.hub_tap.client.map_ordered(lambda pair: cache.get(pair.from_type, pair.to_type), pairs))
+        for pair in pairs:
+            types = cache.get(pair.from_type, pair.to_type)
             if self.dry_run:
                 self.logger.info("connection test: the token reads association types (%s)", pair.name)
             for kind in types.types:
