@@ -7,9 +7,9 @@ In the configured order the opposite can happen: with the largest type first, a 
 waits for it, held in memory, and is emitted after it; with the largest type last but ranked after the
 others, its listing is slowed while theirs run.
 
-HubSpot's listing tells no total, its search does (``HubSpotClient.count_objects``): one call per listed from
-type, made only when two or more are listed. Without every size the configured order stands, each listing
-ranked by its partition's place.
+HubSpot's listing tells no total, its search does (``HubSpotClient.count_objects``): one call per type, made
+only when two or more are listed or the read plan (tap_hubassoc.plan) compares a pair's sides, and at most once
+a run. Without every size the configured order stands, each listing ranked by its partition's place.
 """
 
 from __future__ import annotations
