@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -273,11 +273,22 @@ class AssociationsStream(HubAssocStream):
             sizes.update(self._counted(listed))
         return sizes
 
-    def _counted(self, kinds: list[ObjectType]) -> dict[ObjectType, int | None]:
-        """The types' counts, each searched at most once a run (the plan and the order both use them)."""
+    def _counted(
+        self, kinds: list[ObjectType], alongside: list[Callable[[], object]] | None = None,
+    ) -> dict[ObjectType, int | None]:
+        """The types' counts, each searched at most once a run (the plan and the order both use them).
+
+        ``alongside`` are other requests sent in the same round (the pairs' types), one round trip for all.
+        """
         missing = [kind for kind in kinds if kind not in self._counts]
-        self._counts.update(zip(missing, self.hub_tap.client.map_ordered(self._count, missing), strict=True))
+        calls = [functools.partial(self._count, kind) for kind in missing] + (alongside or [])
+        results = list(self.hub_tap.client.map_ordered(lambda call: call(), calls))
+        self._counts.update(zip(missing, results[:len(missing)], strict=True))
         return {kind: self._counts[kind] for kind in kinds}
+
+    def plan_now(self) -> None:
+        """Decide the plan before the association_types stream runs, so its types and the counts share a round."""
+        self._plan_of_run()
 
     def _plan_of_run(self) -> ReadPlan:
         """Decided once a run and logged once: each pair's side, kept from the run this one resumes."""
@@ -290,7 +301,9 @@ class AssociationsStream(HubAssocStream):
         if self.dry_run:
             return direct_plan(pairs, "a dry run reads a sample of each direction from its own side")
         inputs = self._plan_inputs()
-        sides, reason = inputs.saved_sides(self.stream_state.get(PLAN_KEY))
+        # Read without creating the stream's state: the plan may be made before the sync writes any STATE.
+        saved = self.tap_state.get("bookmarks", {}).get(self.name, {}).get(PLAN_KEY)
+        sides, reason = inputs.saved_sides(saved)
         if reason is not None:
             self.logger.warning("associations: %s", reason)
         if not inputs.once:
@@ -301,7 +314,9 @@ class AssociationsStream(HubAssocStream):
         unordered = unordered_pairs(pairs)
         choices = {p: (kept_choice(p, sides) if sides is not None else None) or rules.decided(p) for p in unordered}
         uncounted = [kind for p, choice in choices.items() if choice is None for kind in p.ends]
-        sizes = self._counted(list(dict.fromkeys(uncounted)))
+        cache = self.hub_tap.pair_types
+        types = [functools.partial(cache.get, p.from_type, p.to_type) for p in pairs]
+        sizes = self._counted(list(dict.fromkeys(uncounted)), alongside=types)
         decided = [choices[p] or rules.by_size(p, sizes) for p in unordered]
         plan = build_plan(decided, pairing_by_types(self.hub_tap.pair_types.get))
         for line in plan.lines(self._counts):

@@ -147,6 +147,7 @@ class TapHubAssoc(Tap):
         this run from one spent by another app.
         """
         try:
+            self._plan_reads()
             super().sync_all()
         except HubSpotError as exc:
             self.logger.error("tap-hubassoc stopped: %s", exc)
@@ -157,6 +158,12 @@ class TapHubAssoc(Tap):
             raise
         finally:
             self._flush_output()
+
+    def _plan_reads(self) -> None:
+        """The associations stream's read plan first: its counts and every pair's types go in one round trip."""
+        stream = self.streams.get(AssociationsStream.name)
+        if isinstance(stream, AssociationsStream) and stream.selected:
+            stream.plan_now()
 
     @override
     def run_sync_dry_run(self, dry_run_record_limit: int | None = 1, streams: Iterable[Stream] | None = None) -> bool:
