@@ -22,7 +22,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     "plan": [
         ("api_version", "api"), ("directions", "directions"), ("calls", "calls"), ("calls_allowed", "calls allowed"),
         ("companies_pages", "companies pages"), ("reads", "reads"), ("wall_s", "wall s"), ("bound_s", "bound s"),
-        ("wall_over_bound", "wall/bound"), ("associations", "associations"), ("rate_limited", "429s"),
+        ("wall_over_bound", "wall/bound"), ("chain_drawn_s", "listing chain as drawn s"),
+        ("wall_over_drawn_bound", "wall/bound as drawn"), ("associations", "associations"), ("rate_limited", "429s"),
         ("failed", "failed"), ("peak_rss_mb", "peak RSS MB"), ("cpu_s", "CPU s"), ("load_1m", "load"),
     ],
     "peer": [
