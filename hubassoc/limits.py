@@ -6,6 +6,7 @@ LIST_PAGE_LIMIT = 100  # GET /crm/v3/objects: limit is at most 100
 BATCH_READ_PAGE = 100  # batch read returns at most 100 associations per object, then a paging cursor
 PER_OBJECT_PAGE_LIMIT = 500  # per-object associations endpoint
 READ_BATCH_LIMIT = 1000  # batch/read inputs
+OBJECTS_READ_LIMIT = 100  # POST /crm/v3/objects/{type}/batch/read (also by idProperty): inputs a call
 WRITE_BATCH_LIMIT = 2000  # batch/create inputs; archive's limit is undocumented, so the same
 SEARCH_PAGE_LIMIT = 200  # POST /crm/v3/objects/{type}/search: limit is at most 200
 SEARCH_MAX_RESULTS = 10_000  # search stops there, however many objects match

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from hubassoc.sandbox.config import SandboxConfig
-from hubassoc.sandbox.seed import PRESETS, LabelSpec, SeedSpec, preset, seed_store
+from hubassoc.sandbox.seed import PRESETS, LabelSpec, SeedSpec, UniquePropertySpec, preset, seed_store
 from hubassoc.sandbox.server import Sandbox
 from hubassoc.sandbox.store import Store
 
-__all__ = ["PRESETS", "LabelSpec", "Sandbox", "SandboxConfig", "SeedSpec", "Store", "preset", "seed_store"]
+__all__ = ["PRESETS", "LabelSpec", "Sandbox", "SandboxConfig", "SeedSpec", "Store", "UniquePropertySpec", "preset",
+           "seed_store"]

@@ -28,6 +28,8 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     routes.BATCH_READ: reads.batch_read,
     routes.OBJECT_ASSOCIATIONS: reads.object_associations,
     routes.SEARCH_OBJECTS: reads.search_objects,
+    routes.READ_OBJECTS: reads.read_objects,
+    routes.READ_OBJECTS_DATED: reads.read_objects,
     routes.BATCH_CREATE: writes.batch_create,
     routes.BATCH_ARCHIVE: writes.batch_archive,
     **v4_handlers.HANDLERS,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from hubassoc.limits import (
     BATCH_READ_PAGE,
     LIST_PAGE_LIMIT,
+    OBJECTS_READ_LIMIT,
     PER_OBJECT_PAGE_LIMIT,
     READ_BATCH_LIMIT,
     SEARCH_MAX_RESULTS,
@@ -73,6 +75,42 @@ def search_objects(call: Call) -> Response:
     if following < min(len(ids), SEARCH_MAX_RESULTS):
         page["paging"] = {"next": {"after": str(following)}}
     return Response(200, page)
+
+
+def read_objects(call: Call) -> Response:
+    """``POST /crm/v3/objects/{type}/batch/read``: objects by record id, or by a unique ``idProperty``.
+
+    At most 100 inputs; results out of input order (when shuffling is on); values with no object come back in
+    one 207 OBJECT_NOT_FOUND error listing them in ``context.ids``; a property that is not unique is a 400.
+    """
+    started = timestamp()
+    body = json_body(call.request)
+    inputs = read_inputs(call, OBJECTS_READ_LIMIT)
+    id_property = body.get("idProperty")
+    asked = body.get("properties") or []
+    if id_property is not None and not call.store.is_unique_property(call.from_type, str(id_property)):
+        raise validation_error(
+            f"Property {id_property!r} is not a unique identifier of {call.from_type.name}: idProperty must name "
+            "a property with unique values.", subCategory="crm.objects.PROPERTY_NOT_UNIQUE")
+    results, missing = [], []
+    for value in dict.fromkeys(_input_id(item) for item in inputs):
+        found = object_id(value) if id_property is None else call.store.find_by_property(
+            call.from_type, str(id_property), value)
+        if found is None or not call.store.has_object(call.from_type, found):
+            missing.append(value)
+            continue
+        stored = call.store.properties(call.from_type, found)
+        result = _object(found)
+        result["properties"].update({p: stored.get(p) for p in asked if isinstance(p, str)})
+        results.append(result)
+    errors = [] if not missing else [{
+        "status": "error", "category": "OBJECT_NOT_FOUND",
+        "message": f"Could not get some {call.from_type.singular.upper()} objects, they may be deleted or not "
+                   "exist. Check that ids are valid.",
+        "context": {"ids": missing}, "links": {},
+    }]
+    shuffled = _shuffled(results, lambda r: r["id"]) if call.config.shuffle_results else results
+    return batch_response(shuffled, errors, started)
 
 
 def _object(object_id: int) -> dict[str, Any]:
@@ -186,11 +224,13 @@ def _no_associations(call: Call, raw: str) -> dict[str, Any]:
     }
 
 
-def _shuffled(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _shuffled(
+    results: list[dict[str, Any]], result_id: Callable[[dict[str, Any]], str] = lambda r: r["from"]["id"],
+) -> list[dict[str, Any]]:
     """A deterministic permutation of the results, never input order when there are two or more."""
     if len(results) < 2:
         return results
-    ids = ",".join(r["from"]["id"] for r in results)
+    ids = ",".join(result_id(r) for r in results)
     order = list(range(len(results)))
     random.Random(zlib.crc32(ids.encode())).shuffle(order)  # noqa: S311 - ordering, not security
     if order == sorted(order):

@@ -20,6 +20,8 @@ BATCH_CREATE = "batch_create"
 BATCH_ARCHIVE = "batch_archive"
 OBJECT_ASSOCIATIONS = "object_associations"
 SEARCH_OBJECTS = "search_objects"
+READ_OBJECTS = "read_objects"
+READ_OBJECTS_DATED = "read_objects@2026-03"
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     LIST_OBJECTS: ("GET", "/crm/v3/objects/{from}"),
@@ -29,6 +31,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     BATCH_ARCHIVE: ("POST", "/crm/v3/associations/{from}/{to}/batch/archive"),
     OBJECT_ASSOCIATIONS: ("GET", "/crm/v3/objects/{from}/{id}/associations/{to}"),
     SEARCH_OBJECTS: ("POST", "/crm/v3/objects/{from}/search"),
+    READ_OBJECTS: ("POST", "/crm/v3/objects/{from}/batch/read"),
+    READ_OBJECTS_DATED: ("POST", "/crm/objects/2026-03/{from}/batch/read"),
     **v4_routes.TEMPLATES,  # v4 and 2026-03: same kinds, one set per path prefix
 }
 WRITES = frozenset({BATCH_CREATE, BATCH_ARCHIVE}) | v4_routes.WRITES

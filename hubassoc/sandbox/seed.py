@@ -31,6 +31,19 @@ class LabelSpec:
 
 
 @dataclass(frozen=True)
+class UniquePropertySpec:
+    """A unique property every object of a type gets: ``pattern`` with ``{n}``, the object's place (from 1).
+
+    ``UniquePropertySpec("contacts", "email", "contact-{n}@example.com")``; for another type the property is
+    declared unique first, as HubSpot's ``hasUniqueValue`` does.
+    """
+
+    object_type: str
+    name: str
+    pattern: str
+
+
+@dataclass(frozen=True)
 class SeedSpec:
     """The size and shape of a seeded CRM; ``random_seed`` makes it reproducible."""
 
@@ -49,6 +62,7 @@ class SeedSpec:
     )
     labels: tuple[LabelSpec, ...] = (LabelSpec("contacts", "companies", "Billing contact"),)
     random_seed: int = 42
+    unique_properties: tuple[UniquePropertySpec, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Objects to create, by canonical type name."""
@@ -92,6 +106,7 @@ class _Seeder:
         self._ordinary()
         self._many()
         self._labels()
+        self._unique_properties()
 
     def _objects(self) -> None:
         """Ids with random gaps; a share of each type is kept free of associations."""
@@ -103,6 +118,13 @@ class _Seeder:
             self.ids[name] = ids
             lonely = set(self.rng.sample(ids, _share(self.spec.none_share, count)))
             self.eligible[name] = [i for i in ids if i not in lonely]
+
+    def _unique_properties(self) -> None:
+        for spec in self.spec.unique_properties:
+            self.store.add_unique_property(spec.object_type, spec.name)
+            ids = self.ids.get(parse_object_type(spec.object_type).name, [])
+            self.store.set_properties(spec.object_type, {
+                object_id: {spec.name: spec.pattern.format(n=n)} for n, object_id in enumerate(ids, start=1)})
 
     def _pairs(self) -> list[tuple[str, str]]:
         return [(parse_object_type(a).name, parse_object_type(b).name) for a, b in self.spec.pairs]

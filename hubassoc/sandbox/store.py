@@ -24,6 +24,7 @@ from hubassoc.objects import (
     ordinary_type,
     parse_object_type,
 )
+from hubassoc.objects_api import EMAIL, property_value_key
 
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
 USER_DEFINED = "USER_DEFINED"
@@ -87,6 +88,9 @@ class Store:
         self._types: dict[tuple[str, str], dict[int, AssociationType]] = {}
         self._out: dict[tuple[str, str], dict[int, set[tuple[int, int]]]] = {}
         self._label_ids = itertools.count(FIRST_LABEL_ID)
+        # Unique properties per type: property -> value's key -> object id (contacts' email is always one).
+        self._unique: dict[str, dict[str, dict[str, int]]] = {"contacts": {EMAIL: {}}}
+        self._values: dict[tuple[str, int], dict[str, str]] = {}  # an object's properties as set
         self._sandbox_ids = itertools.count(FIRST_SANDBOX_DEFINED_ID)
 
     @contextmanager
@@ -132,6 +136,44 @@ class Store:
             page = ids[start:start + limit]
             following = ids[start + limit] if start + limit < len(ids) else None
             return page, following
+
+    # -- properties --------------------------------------------------------------------------------------------
+
+    def add_unique_property(self, object_type: str | ObjectType, name: str) -> None:
+        """Declare a property with unique values on a type (a custom one HubSpot creates with hasUniqueValue)."""
+        with self._lock:
+            self._unique.setdefault(_types_of(object_type).name, {}).setdefault(name, {})
+
+    def set_properties(self, object_type: str | ObjectType, values: dict[int, dict[str, str]]) -> None:
+        """Set properties of existing objects; a unique property's value taken by another object is a ValueError."""
+        name = _types_of(object_type).name
+        with self._lock:
+            unique = self._unique.get(name, {})
+            for object_id, properties in values.items():
+                for prop, value in properties.items():
+                    if prop in unique:
+                        key = property_value_key(prop, str(value))
+                        holder = unique[prop].get(key)
+                        if holder is not None and holder != int(object_id):
+                            msg = f"{name} {holder} already has {prop} {value!r}: the property is unique"
+                            raise ValueError(msg)
+                        unique[prop][key] = int(object_id)
+                    self._values.setdefault((name, int(object_id)), {})[prop] = str(value)
+
+    def properties(self, object_type: str | ObjectType, object_id: int) -> dict[str, str]:
+        """The properties set on an object (its id aside)."""
+        with self._lock:
+            return dict(self._values.get((_types_of(object_type).name, object_id), {}))
+
+    def is_unique_property(self, object_type: str | ObjectType, name: str) -> bool:
+        """Whether HubSpot would take the property as an ``idProperty`` of the type."""
+        with self._lock:
+            return name in self._unique.get(_types_of(object_type).name, {})
+
+    def find_by_property(self, object_type: str | ObjectType, name: str, value: str) -> int | None:
+        """The object whose unique property has the value (emails in any case), or None."""
+        with self._lock:
+            return self._unique.get(_types_of(object_type).name, {}).get(name, {}).get(property_value_key(name, value))
 
     def _sorted_ids(self, name: str) -> list[int]:
         if name not in self._sorted:
