@@ -63,7 +63,8 @@ def test_sync_failure_reaches_the_user_as_hubspots_message_without_the_token(tmp
 def test_progress_lines_every_interval_per_active_pair(tmp_path: Path) -> None:
     """Periodic lines: ids listed and read, records, records/s, requests against the budget, 429s."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=40), build_crm()) as box:
-        run = run_tap_cli(tmp_path, tap_config(box.url, associations=PAIRS, batch_size=100, progress_interval=0.1))
+        run = run_tap_cli(tmp_path, tap_config(box.url, associations=PAIRS, batch_size=100, progress_interval=0.1,
+                                                   read_each_pair_once=False))
     assert run.returncode == 0, run.stderr
     pattern = re.compile(r"associations (contacts->companies|contacts->deals): \d+ ids listed, \d+ read, "
                          r"\d+ records \(\d+ records/s\); "
@@ -76,7 +77,7 @@ def test_with_two_types_listed_progress_says_how_many_of_each_types_ids_are_list
     """HubSpot's listing tells no total; the tap counts each listed type once (search), and the lines say it."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=40), build_crm()) as box:
         run = run_tap_cli(tmp_path, tap_config(box.url, associations=CONTACTS_DEALS_BOTH_WAYS, batch_size=100,
-                                               progress_interval=0.1))
+                                               progress_interval=0.1, read_each_pair_once=False))
     assert run.returncode == 0, run.stderr
     totals = set(re.findall(r"associations (contacts->deals|deals->contacts): \d+ of (\d+) ids listed", run.stderr))
     assert ("contacts->deals", str(len(CONTACTS))) in totals  # contacts, fewer, are read first and long enough

@@ -34,7 +34,8 @@ def listing_run(pairs: list[str], deals: list[int]) -> tuple[list[dict[str, Any]
     """Records and request log of a run listing 2,000 contacts and ``deals``, both ways, ``pairs[0]`` first."""
     associations = [{"from": pairs[0], "to": pairs[1]}, {"from": pairs[1], "to": pairs[0]}]
     with Sandbox(SandboxConfig(rate_limit=100, latency_ms=20), contacts_and_deals(CONTACTS, deals)) as box:
-        run = run_tap_in_process(tap_config(box.url, associations=associations, requests_per_10s=100, max_workers=4))
+        run = run_tap_in_process(tap_config(box.url, associations=associations, requests_per_10s=100, max_workers=4,
+                                             read_each_pair_once=False))
         log = box.counters()["request_log"]
     assert len(run.records()) == 2 * len(CONTACTS)  # one deal per contact, read from both sides
     return run.records(), log
@@ -73,7 +74,7 @@ def test_a_type_search_cannot_count_keeps_the_configured_order_and_the_run_goes_
     pairs = [{"from": "contacts", "to": "deals"}, {"from": "deals", "to": "contacts"}]
     with Sandbox(SandboxConfig(rate_limit=10_000), contacts_and_deals(CONTACTS, DEALS[:1_000])) as box:
         box.schedule_faults("5xx:500", count=1, route="POST /crm/v3/objects/contacts/search")
-        run = run_tap_in_process(tap_config(box.url, associations=pairs, max_attempts=1))
+        run = run_tap_in_process(tap_config(box.url, associations=pairs, max_attempts=1, read_each_pair_once=False))
     order = [r["from_object_type"] for r in run.records()]
     assert len(order) == 2 * len(CONTACTS)
     assert order == sorted(order, key=["contacts", "deals"].index)  # as configured, though deals are fewer

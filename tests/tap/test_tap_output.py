@@ -89,7 +89,7 @@ def test_records_emitted_before_a_failure_are_written_though_no_state_follows_th
     pairs = [{"from": "contacts", "to": "deals"}, {"from": "contacts", "to": "companies"}]
     with Sandbox(SandboxConfig(rate_limit=10_000), crm) as box:
         box.schedule_faults("5xx:500", count=1, route="POST /crm/v3/associations/contacts/companies/batch/read")
-        tap = TapHubAssoc(config=tap_config(box.url, associations=pairs, max_attempts=1))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=pairs, max_attempts=1, read_each_pair_once=False))
         try:
             with pytest.raises(RetriesExhaustedError), contextlib.redirect_stdout(out):
                 tap.sync_all()

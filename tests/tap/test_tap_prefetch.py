@@ -30,7 +30,7 @@ def test_the_second_from_type_is_listed_while_the_first_is_still_being_read() ->
     with Sandbox(SandboxConfig(rate_limit=10_000), build_store()) as box:
         first, deals_listed = while_contacts_are_held(
             box.url, lambda: box.counters()["requests"].get(LIST_DEALS, 0) > 0, associations=PAIRS, batch_size=100,
-            max_workers=2)
+            max_workers=2, read_each_pair_once=False)
     assert first["from_id"] == str(CONTACTS[0])
     assert deals_listed
 
@@ -38,7 +38,8 @@ def test_the_second_from_type_is_listed_while_the_first_is_still_being_read() ->
 def test_max_workers_bounds_requests_in_flight_listing_threads_included() -> None:
     """With max_workers 1, two listings and the reads never overlap at "HubSpot" (sandbox peak concurrency)."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=1))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=1,
+                                            read_each_pair_once=False))
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 tap.sync_all()
@@ -54,5 +55,6 @@ def test_a_failed_listing_of_a_later_from_type_stops_the_run_when_that_type_is_r
     store = build_store()
     with Sandbox(SandboxConfig(rate_limit=10_000), store) as box:
         box.schedule_faults("5xx:500", count=1, route=LIST_DEALS)
-        emitted = records_until_it_gives_up(tap_config(box.url, associations=PAIRS, max_attempts=1))
+        emitted = records_until_it_gives_up(tap_config(box.url, associations=PAIRS, max_attempts=1,
+                                                       read_each_pair_once=False))
     assert {row(r) for r in emitted} == {row(r) for r in v3_records(store, "contacts", "deals")}

@@ -48,7 +48,7 @@ def test_the_second_from_type_is_read_while_the_first_is_still_being_emitted() -
     """The contacts partition is held after its first record: the SDK cannot have reached deals, yet they are read."""
     with Sandbox(SandboxConfig(rate_limit=10_000), build_store()) as box:
         first, read_ahead = while_contacts_are_held(box.url, lambda: _deals_reads(box) > 0, associations=PAIRS,
-                                                    batch_size=100, max_workers=2)
+                                                    batch_size=100, max_workers=2, read_each_pair_once=False)
     assert first["from_id"] == str(CONTACTS[0])
     assert read_ahead
 
@@ -56,7 +56,7 @@ def test_the_second_from_type_is_read_while_the_first_is_still_being_emitted() -
 def test_records_and_states_are_those_of_a_run_without_read_ahead() -> None:
     """max_workers 1 reads nothing ahead (it could only delay the current partition): the reference output."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        settings = tap_config(box.url, associations=PAIRS, batch_size=250)
+        settings = tap_config(box.url, associations=PAIRS, batch_size=250, read_each_pair_once=False)
         alone = run_tap_in_process({**settings, "max_workers": 1}).messages
         ahead = run_tap_in_process({**settings, "max_workers": 4}).messages
     def kept(messages: list[dict[str, Any]]) -> list[Any]:
@@ -76,7 +76,8 @@ def test_a_from_type_finished_by_the_run_being_resumed_is_not_read_ahead() -> No
         {"context": {"from_object_type": "deals"}, "done": True, "pairs": ["deals->contacts"]},
     ]}}}
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=4), state)
+        run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=4,
+                                                 read_each_pair_once=False), state)
         requests = box.counters()["requests"]
     assert {r["from_object_type"] for r in run.records()} == {"contacts"}
     assert requests.get(LIST_DEALS, 0) == 0
@@ -86,7 +87,8 @@ def test_a_from_type_finished_by_the_run_being_resumed_is_not_read_ahead() -> No
 def test_a_dry_run_reads_nothing_ahead() -> None:
     """``--test`` and the SDK's dry runs read a sample of the first partition, no more."""
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), build_store()) as box:
-        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=4))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=4,
+                                            read_each_pair_once=False))
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 tap.run_sync_dry_run(dry_run_record_limit=1)
@@ -103,7 +105,7 @@ def test_a_failed_read_of_a_later_from_type_stops_the_run_when_that_type_is_read
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=5), store) as box:
         box.schedule_faults("5xx:500", count=len(DEALS), route=READ_DEALS)  # every deals read fails
         emitted = records_until_it_gives_up(tap_config(box.url, associations=PAIRS, batch_size=100,
-                                                       max_workers=4, max_attempts=1))
+                                                       max_workers=4, max_attempts=1, read_each_pair_once=False))
     assert [row(r) for r in emitted] == [row(r) for r in v3_records(store, "contacts", "deals")]
 
 
@@ -117,7 +119,8 @@ def test_reading_ahead_and_listing_stop_when_the_stream_stops() -> None:
     store.add_objects("deals", deals)
     before = set(threading.enumerate())
     with Sandbox(SandboxConfig(rate_limit=10_000, latency_ms=20), store) as box:
-        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=2))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=PAIRS, batch_size=100, max_workers=2,
+                                            read_each_pair_once=False))
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             next(records)

@@ -52,7 +52,9 @@ def box() -> Iterator[Sandbox]:
 
 
 def config(url: str) -> dict[str, Any]:
-    return tap_config(url, batch_size=BATCH, associations=[{"from": a, "to": b} for a, b in PAIRS])
+    # Each direction from its own side: these tests kill mid-way through the contacts and deals listings.
+    return tap_config(url, batch_size=BATCH, associations=[{"from": a, "to": b} for a, b in PAIRS],
+                      read_each_pair_once=False)
 
 
 def fresh_counters(box: Sandbox) -> None:

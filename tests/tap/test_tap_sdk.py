@@ -58,7 +58,8 @@ def test_stream_map_alias_and_dropped_stream(box: Sandbox) -> None:
 
 def test_flattening_keeps_the_flat_record_unchanged(box: Sandbox, crm: Store) -> None:
     """Association records are already flat: flattening must not change them."""
-    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, flattening_enabled=True, flattening_max_depth=1))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, flattening_enabled=True, flattening_max_depth=1,
+                                         read_each_pair_once=False))
     assert {row(r) for r in run.records()} == expected(crm, ("contacts", "companies"), ("contacts", "deals"))
 
 
@@ -66,7 +67,8 @@ def test_batch_messages_carry_every_record_and_state_follows_them(box: Sandbox, 
     """BATCH mode: records go to files named in BATCH messages; a STATE never precedes its records' BATCH."""
     batch_config = {"encoding": {"format": "jsonl", "compression": "gzip"},
                     "storage": {"root": tmp_path.as_uri(), "prefix": "assoc-"}, "batch_size": 200}
-    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=100, batch_config=batch_config))
+    run = run_tap_in_process(tap_config(box.url, associations=PAIRS, batch_size=100, batch_config=batch_config,
+                                         read_each_pair_once=False))
     rows: set[tuple[Any, ...]] = set()
     for message in run.messages:
         if message["type"] == "BATCH" and message["stream"] == "associations":
@@ -130,7 +132,8 @@ def test_ids_are_listed_at_most_a_bounded_number_of_pages_ahead_of_reading(monke
     for contact in many:
         store.associate("contacts", contact, "deals", 70_000_000_001)
     with Sandbox(SandboxConfig(rate_limit=10_000), store) as box:
-        tap = TapHubAssoc(config=tap_config(box.url, associations=[PAIRS[1]], batch_size=100, max_workers=1))
+        tap = TapHubAssoc(config=tap_config(box.url, associations=[PAIRS[1]], batch_size=100, max_workers=1,
+                                            read_each_pair_once=False))
         try:
             records = iter(tap.streams["associations"].get_records({"from_object_type": "contacts"}))
             first = next(records)

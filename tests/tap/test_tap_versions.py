@@ -32,7 +32,9 @@ def box() -> Iterator[Sandbox]:
 
 
 def config(url: str, **settings: Any) -> dict[str, Any]:
-    return tap_config(url, batch_size=BATCH, associations=CONTACTS_DEALS_BOTH_WAYS, **settings)
+    # Each direction from its own side: the kills land mid-way through the contacts listing.
+    return tap_config(url, batch_size=BATCH, associations=CONTACTS_DEALS_BOTH_WAYS, read_each_pair_once=False,
+                      **settings)
 
 
 def activations(run: TapRun, stream: str) -> list[int]:
