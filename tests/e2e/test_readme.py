@@ -23,7 +23,7 @@ from demo.pipeline import PROJECT_ROOT, meltano_executable
 from demo.reverse_etl import ReverseEtlTraffic, compute_changes
 from demo.warehouse import Database
 from hubassoc.sandbox import Sandbox
-from tests.support.warehouse import current_rows, v3_visible
+from tests.support.warehouse import current_rows, store_edges
 
 pytestmark = pytest.mark.e2e
 
@@ -116,7 +116,7 @@ def test_quickstart_replicates_into_postgres_with_the_readme_recipe(
     for command in commands_in(quickstart):
         project.run(command)
     assert f"TAP_HUBASSOC_ACCESS_TOKEN='{QUICKSTART_TOKEN}'" in (project.root / ".env").read_text()
-    assert set(current_rows(db)) == v3_visible(readers_sandbox.store)
+    assert set(current_rows(db)) == store_edges(readers_sandbox.store)
 
 
 def test_reverse_etl_recipe_creates_and_archives_from_the_change_tables(

@@ -130,7 +130,8 @@ def test_tap_missing_scope_names_the_scope_the_app_lacks(tmp_path: Path) -> None
         assert_clean_failure(run)
         assert "403 MISSING_SCOPES" in run.stderr
         assert "grant the app the scope(s): crm.objects.tickets.read" in run.stderr
-        assert box.counters()["statuses"][403] == 1
+        # none retried: the pairs' types are fetched at once, so only the calls already handed to the workers fail
+        assert 1 <= box.counters()["statuses"][403] <= 2 * WORKERS
         assert_no_secrets(box, run)
 
 
