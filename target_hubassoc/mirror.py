@@ -14,6 +14,7 @@ would archive more than ``mirror_max_archive_fraction`` of the to-objects it rea
 
 from __future__ import annotations
 
+import functools
 import logging
 from array import array
 from collections import deque
@@ -32,6 +33,7 @@ from hubassoc.objects import ObjectType
 from hubassoc.replies import InputError
 from hubassoc.types import UnknownAssociationTypeError
 from target_hubassoc.dead_letters import DeadLetter, DeadLetterFile
+from target_hubassoc.id_resolution import IdResolver
 from target_hubassoc.writer import (
     InvalidAssociationError,
     RecordResolver,
@@ -197,9 +199,10 @@ class Mirror:
     def __init__(
         self, client: HubSpotClient, api: AssociationsApi, resolver: RecordResolver, dead_letters: DeadLetterFile, *,
         batch_size: int, max_archive_fraction: float = DEFAULT_MAX_ARCHIVE_FRACTION, dry_run: bool = False,
-        as_received: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        as_received: Callable[[dict[str, Any]], dict[str, Any]] | None = None, ids: IdResolver | None = None,
     ) -> None:
         self.client = client
+        self.ids = ids  # ends given as property values are read there first, in input order with other streams
         self.api = api
         self.resolver = resolver
         self.dead_letters = dead_letters
@@ -222,13 +225,31 @@ class Mirror:
     def add(self, record: dict[str, Any], stream: str) -> None:
         """Take one mirror record: it covers its from object, and (unless null or deleted) desires its to-object."""
         self.stats.records += 1
+        if self.ids is not None and type(record) is dict and self.ids.needed(record):
+            self.ids.add(record, functools.partial(self._add, stream=stream, received=record),
+                         functools.partial(self._unresolved, stream=stream, received=record))
+            return
+        self._add(record, stream, record)
+
+    def _unresolved(self, reason: str, partial: dict[str, Any], *, stream: str, received: dict[str, Any]) -> None:
+        """A value with no record: rejected; its from object, when that end is known, is left untouched."""
+        self._reject(received, stream, reason)
+        try:
+            pair = Pair(record_object_type(partial, "from_object_type"), record_object_type(partial, "to_object_type"))
+            from_id = _int_id(record_object_id(partial, "from_id"))
+        except (InvalidAssociationError, KeyError):
+            return  # the from end itself is unknown: no object to leave untouched
+        self._pair(pair, stream).skip(from_id)
+
+    def _add(self, record: dict[str, Any], stream: str, received: dict[str, Any]) -> None:
+        """A mirror record with record ids at both ends (``received``: as it came, for its dead letter)."""
         try:
             _check_covering_fields(record)
             from_type = record_object_type(record, "from_object_type")
             to_type = record_object_type(record, "to_object_type")
             from_id = _int_id(record_object_id(record, "from_id"))
         except InvalidAssociationError as exc:  # no object to leave untouched: the record alone is rejected
-            self._reject(record, stream, exc.reason)
+            self._reject(received, stream, exc.reason)
             return
         desired = self._pair(Pair(from_type, to_type), stream)
         targets = desired.cover(from_id)
@@ -240,7 +261,7 @@ class Mirror:
             to_id = _int_id(record_object_id(record, "to_id"))
             type_id = self._type_id(desired.pair, record)
         except InvalidAssociationError as exc:
-            self._reject(record, stream, exc.reason)
+            self._reject(received, stream, exc.reason)
             desired.skip(from_id)
             logger.warning("mirror stream %s: %s %s is left untouched: one of its records was rejected",
                            stream, from_type.singular, from_id)
@@ -298,6 +319,8 @@ class Mirror:
 
         A refused stream writes none of its changes; the other mirror streams' changes are written.
         """
+        if self.ids is not None:
+            self.ids.settle()  # records waiting for property values are this stream's too
         if not self._pairs:
             return
         api = self.api

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from hubassoc.progress import RequestRate
+from target_hubassoc.id_resolution import ResolutionStats
 from target_hubassoc.writer import WriteStats
 
 
@@ -18,8 +19,10 @@ class LoadProgress:
 
     def __init__(
         self, stats: WriteStats, rate: RequestRate, *, dry_run: bool, clock: Callable[[], float] = time.monotonic,
+        resolutions: ResolutionStats | None = None,
     ) -> None:
         self._stats = stats
+        self._resolutions = resolutions
         self._rate = rate
         self._dry_run = dry_run
         self._clock = clock
@@ -27,8 +30,9 @@ class LoadProgress:
 
     def lines(self) -> list[str]:
         """The periodic report."""
-        return [progress_line(self._stats, self._rate.describe(), self._clock() - self._started,
-                              dry_run=self._dry_run)]
+        line = progress_line(self._stats, self._rate.describe(), self._clock() - self._started, dry_run=self._dry_run)
+        resolutions = self._resolutions
+        return [line + (f"; {resolutions.progress()}" if resolutions is not None and resolutions.calls else "")]
 
 
 def progress_line(stats: WriteStats, requests: str, elapsed: float, *, dry_run: bool) -> str:

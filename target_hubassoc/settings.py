@@ -36,6 +36,15 @@ TARGET_PROPERTIES = th.PropertiesList(
         "non-zero; other streams' writes stand. 1.0 turns the check off.",
     ),
     th.Property(
+        "id_properties", th.ObjectType(additional_properties=th.StringType),
+        description="Object types whose ends are values of a unique property, not HubSpot record ids: "
+        "{object type: property} in any type spelling, e.g. {\"contacts\": \"email\", \"0-3\": \"erp_id\"}. "
+        "A record's from_id_property / to_id_property overrides it for that record (null: this applies). Values "
+        "are read 100 a call (each distinct value once a run; emails in any case); a value with no record sends "
+        "its record to the dead-letter file; a property HubSpot refuses as an id property (not unique) stops the "
+        "run before any write.",
+    ),
+    th.Property(
         "default_action", th.StringType(allowed_values=list(ACTIONS)), default="create",
         description="The action for streams not named in stream_actions.",
     ),
@@ -80,6 +89,7 @@ class TargetSettings:
     """The target's settings, read once from a validated config (defaults repeated for unvalidated ones)."""
 
     stream_actions: Mapping[str, StreamMode] = field(default_factory=dict)
+    id_properties: Mapping[str, str] = field(default_factory=dict)
     default_action: Action = "create"
     batch_size_rows: int = WRITE_BATCH_LIMIT
     max_workers: int = DEFAULT_MAX_WORKERS

@@ -102,7 +102,7 @@ class AssociationSink(BatchSink):
             return
         action: Action = self._action if record.get(DELETED_AT) is None else "archive"
         self.writer.add(record, self.stream_name, action)  # shown in a dead letter through ``as_received``
-        if self.writer.buffered >= self._buffer_limit:
+        if self.writer.waiting >= self._buffer_limit:
             # drain_all, not the SDK's drain of this one sink: the writer holds every stream's records, and the
             # target's drain hands the latest STATE to a writer checkpoint, emitted once they are written.
             self._drain_target()

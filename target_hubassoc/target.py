@@ -26,6 +26,7 @@ from hubassoc.progress import PeriodicReporter, RequestRate
 from hubassoc.runtime import tune_gc
 from hubassoc.settings import CONNECTION_PROPERTIES, client_from_config
 from target_hubassoc.dead_letters import DeadLetterFile
+from target_hubassoc.id_resolution import IdResolver
 from target_hubassoc.mirror import Mirror, MirrorRefusedError
 from target_hubassoc.progress import LoadProgress
 from target_hubassoc.reader import NumberedSingerReader
@@ -89,6 +90,8 @@ class TargetHubAssoc(Target):
                 "2026-03."], schema=self.config_jsonschema)
         try:
             self.client = client_from_config(dict(self.config))
+            # An id_properties type HubSpot has no such name for: one clear line, like the credentials.
+            ids = IdResolver.from_setting(self.client, self.settings.id_properties, api_version=api_version)
         except ValueError as exc:  # no credentials, or an api_url a token must not be sent to: one clear line
             raise ConfigValidationError("Config validation failed", errors=[str(exc)],
                                         schema=self.config_jsonschema) from None
@@ -96,15 +99,17 @@ class TargetHubAssoc(Target):
             self.client, DeadLetterFile(self.settings.dead_letter_path),
             batch_size=self.settings.batch_size_rows, dry_run=self.settings.dry_run,
             api_version=api_version,
-            as_received=functools.partial(as_received, keep_metadata=self.settings.add_record_metadata),
+            as_received=functools.partial(as_received, keep_metadata=self.settings.add_record_metadata), ids=ids,
         )
         self.mirror = Mirror(
             self.client, self.writer.api, self.writer.resolver, self.writer.dead_letters,
             batch_size=self.settings.batch_size_rows, dry_run=self.settings.dry_run,
             max_archive_fraction=float(self.settings.mirror_max_archive_fraction), as_received=self.writer.as_received,
+            ids=ids,
         )
         self._finished = False
-        progress = LoadProgress(self.writer.stats, RequestRate(self.client), dry_run=self.settings.dry_run)
+        progress = LoadProgress(self.writer.stats, RequestRate(self.client), dry_run=self.settings.dry_run,
+                                resolutions=ids.stats)
         # float(): a config file's numbers arrive as Decimal, which a thread wait cannot take
         self.reporter = PeriodicReporter(float(self.settings.progress_interval), progress.lines, self.logger.info)
         self._versions_noted: set[str] = set()
@@ -275,6 +280,8 @@ class TargetHubAssoc(Target):
         )
         if self.mirror.started:
             lines.insert(1, self.mirror.stats.summary_line(dry_run=self.settings.dry_run))
+        if self.writer.ids.stats.calls:
+            lines.insert(1, self.writer.ids.stats.summary_line())
         for line in lines:
             self.logger.info(line)
         self.writer.close()

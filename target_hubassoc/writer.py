@@ -56,6 +56,7 @@ from hubassoc.records import AssociationKey
 from hubassoc.replies import InputError, WriteInput
 from hubassoc.types import AssociationType, PairTypes, PairTypesCache, UnknownAssociationTypeError
 from target_hubassoc.dead_letters import DeadLetter, DeadLetterFile
+from target_hubassoc.id_resolution import IdResolver
 
 logger = logging.getLogger("hubassoc.writer")
 
@@ -442,6 +443,7 @@ class AssociationWriter:
         self, client: HubSpotClient, dead_letters: DeadLetterFile, *, batch_size: int = WRITE_BATCH_LIMIT,
         dry_run: bool = False, api_version: str = DEFAULT_API_VERSION,
         as_received: Callable[[dict[str, Any]], dict[str, Any]] | None = None, api: AssociationsApi | None = None,
+        ids: IdResolver | None = None,
     ) -> None:
         plan_batches([], batch_size)  # validates batch_size
         # How a record is shown in its dead letter; applied to those only, not to every record on its way in.
@@ -453,6 +455,8 @@ class AssociationWriter:
         self.stats = WriteStats()
         self.api = api or associations_api(client, api_version)
         self.resolver = RecordResolver(self.api)
+        # Ends given as unique-property values are read here first; with no id_properties it passes records on.
+        self.ids = ids or IdResolver(client, {}, api_version)
         self._buffer = _Buffer()
         self._lock = threading.RLock()
         self._failure: BaseException | None = None
@@ -467,26 +471,46 @@ class AssociationWriter:
         """Records taken since the last flush (duplicates included): what a flush is triggered on."""
         return self._buffer.records
 
+    @property
+    def waiting(self) -> int:
+        """Records buffered or waiting for their property values: what a drain is triggered on."""
+        return self._buffer.records + self.ids.waiting
+
     def add(self, record: dict[str, Any], stream: str, action: Action) -> None:
-        """Take one record: invalid ones go straight to the dead-letter file, valid ones wait for a flush."""
+        """Take one record: invalid ones go straight to the dead-letter file, valid ones wait for a flush.
+
+        A record with ends given as property values first waits for them (``IdResolver``), in input order.
+        """
         with self._lock:
             self.stats.read += 1
-            try:
-                resolved = self.resolver.resolve(record, action)
-            except InvalidAssociationError as exc:
-                shown = self.as_received(record) if isinstance(record, dict) else record
-                self._reject([DeadLetter(stream, shown, exc.reason, action, exc.category, exc.message,
-                                         exc.correlation_id)])
+            if type(record) is dict and self.ids.needed(record):
+                self.ids.add(record, functools.partial(self._take, stream=stream, action=action, received=record),
+                             functools.partial(self._unresolved, stream=stream, action=action, received=record))
                 return
-            if self._buffer.order_matters(resolved, action) or resolved.key in self._buffer.sent:
-                self.flush()
-            pending = Pending(action, resolved, record, stream)
-            if self._buffer.put(pending):
-                self.stats.duplicates += 1
-            if not self.dry_run and self._failure is None:
-                full = self._buffer.take_full(pending, self.batch_size)
-                if full:
-                    self._submit(Batch(resolved.from_type, resolved.to_type, action, tuple(full)))
+            self._take(record, stream, action, record)
+
+    def _take(self, record: Any, stream: str, action: Action, received: Any) -> None:
+        """A record with record ids at both ends (``received``: as it came, for its dead letter)."""
+        try:
+            resolved = self.resolver.resolve(record, action)
+        except InvalidAssociationError as exc:
+            shown = self.as_received(received) if isinstance(received, dict) else received
+            self._reject([DeadLetter(stream, shown, exc.reason, action, exc.category, exc.message,
+                                     exc.correlation_id)])
+            return
+        if self._buffer.order_matters(resolved, action) or resolved.key in self._buffer.sent:
+            self._flush_buffer()
+        pending = Pending(action, resolved, received, stream)
+        if self._buffer.put(pending):
+            self.stats.duplicates += 1
+        if not self.dry_run and self._failure is None and self.ids.confirmed:
+            full = self._buffer.take_full(pending, self.batch_size)
+            if full:
+                self._submit(Batch(resolved.from_type, resolved.to_type, action, tuple(full)))
+
+    def _unresolved(self, reason: str, _: dict[str, Any], *, stream: str, action: Action, received: Any) -> None:
+        """A record with a property value HubSpot has no record for, or one that cannot be a value."""
+        self._reject([DeadLetter(stream, self.as_received(received), reason, action)])
 
     def flush(self) -> None:
         """Send everything buffered, all batches concurrently; returns once each record is written or rejected.
@@ -495,9 +519,21 @@ class AssociationWriter:
         caller can never report progress past records that were not written.
         """
         with self._lock:
+            if not self._failure_raised:
+                self._resolve_waiting()
+            self._flush_buffer()
+
+    def _flush_buffer(self) -> None:
+        """``flush`` without reading property values first: for a record whose order needs a flush as it is taken.
+
+        Resolving then would hand on records behind it before it is buffered.
+        """
+        with self._lock:
             if self._failure_raised:
                 msg = f"an earlier batch failed, nothing more is written: {self._failure}"
                 raise WriterFailedError(msg) from self._failure
+            if not self.dry_run:
+                self.ids.confirm()
             buffer, self._buffer = self._buffer, _Buffer()
             batches = plan_batches(buffer.unsent_entries(), self.batch_size)
             if self.dry_run:
@@ -520,6 +556,8 @@ class AssociationWriter:
         and never once a batch has failed: what it stands for (a STATE, say) must not pass an unwritten record.
         """
         with self._lock:
+            if self._failure is None:
+                self._resolve_waiting()
             if not self.dry_run and self._failure is None:
                 for batch in plan_batches(self._buffer.take_unsent(), self.batch_size):
                     self._submit(batch)
@@ -527,6 +565,16 @@ class AssociationWriter:
                 self.flush()  # a dry run sends nothing; a failure seen by now is raised, as a flush raises it
             self._checkpoints.append((self._submitted, reached))
             self._collect(wait=False)
+
+    def _resolve_waiting(self) -> None:
+        """Read every property value asked so far, so the records waiting for them are buffered or dead-lettered.
+
+        Before the first write, HubSpot must also have accepted every configured property: a refusal stops the
+        run before anything is written.
+        """
+        self.ids.settle()
+        if not self.dry_run:
+            self.ids.confirm()
 
     def _submit(self, batch: Batch) -> None:
         """Send a batch on a worker thread; at most ``max_workers`` are under way (the oldest settles first).

@@ -101,7 +101,8 @@ def read_objects(call: Call) -> Response:
             continue
         stored = call.store.properties(call.from_type, found)
         result = _object(found)
-        result["properties"].update({p: stored.get(p) for p in asked if isinstance(p, str)})
+        shown = result["properties"]
+        shown.update({p: stored.get(p, shown.get(p)) for p in asked if isinstance(p, str)})
         results.append(result)
     errors = [] if not missing else [{
         "status": "error", "category": "OBJECT_NOT_FOUND",

@@ -33,6 +33,7 @@ FIRST_LABEL_ID = 500  # custom labels get account-specific ids; the sandbox hand
 # Pairs objects.py defines no types for (custom objects, contact->contact, ...) get one HUBSPOT_DEFINED
 # unlabeled type per direction, numbered from here: far above every default id and every label id in use.
 FIRST_SANDBOX_DEFINED_ID = 100_000
+RECORD_ID_PROPERTY = "hs_object_id"  # every object's own id, a unique property like any other
 
 
 def _primary_targets() -> frozenset[str]:
@@ -166,12 +167,14 @@ class Store:
             return dict(self._values.get((_types_of(object_type).name, object_id), {}))
 
     def is_unique_property(self, object_type: str | ObjectType, name: str) -> bool:
-        """Whether HubSpot would take the property as an ``idProperty`` of the type."""
+        """Whether HubSpot would take the property as an ``idProperty`` of the type (the record id is one)."""
         with self._lock:
-            return name in self._unique.get(_types_of(object_type).name, {})
+            return name == RECORD_ID_PROPERTY or name in self._unique.get(_types_of(object_type).name, {})
 
     def find_by_property(self, object_type: str | ObjectType, name: str, value: str) -> int | None:
         """The object whose unique property has the value (emails in any case), or None."""
+        if name == RECORD_ID_PROPERTY:
+            return int(value) if value.isascii() and value.isdigit() else None
         with self._lock:
             return self._unique.get(_types_of(object_type).name, {}).get(name, {}).get(property_value_key(name, value))
 
