@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from hubassoc.progress import RequestRate
 from hubassoc.sandbox import Sandbox, Store
 from target_hubassoc.id_resolution import IdPropertyRefusedError
+from target_hubassoc.progress import LoadProgress
 from target_hubassoc.target import TargetHubAssoc
 from tests.support.dead_letters import read_dead_letters
 from tests.support.sandbox_api import TOKEN
@@ -191,3 +193,41 @@ def test_the_summary_counts_resolutions(hubspot, dead_letters, caplog):
         run(box, dead_letters, [link(email(CONTACTS[0]), str(COMPANIES[0])), link("x@example.com", "1")],
             max_rejected_records=1)
     assert "Resolutions: 2 distinct property values in 1 calls, not found 1" in caplog.messages
+
+
+def test_an_end_that_cannot_be_a_value_is_a_dead_letter_saying_why(hubspot, dead_letters):
+    box = hubspot()
+    run(box, dead_letters, [link(True, str(COMPANIES[0])), link(email(CONTACTS[0]), "x", to_id_property=7),
+                            link(email(CONTACTS[1]), str(COMPANIES[1]))], max_rejected_records=2)
+    reasons = [letter["reason"] for letter in read_dead_letters(dead_letters)]
+    assert reasons == ["from_id true is not a value of contacts email: give the value as text (or a whole number)",
+                       "to_id_property 7 is not a property name"]
+    assert companies_of(box, CONTACTS[1]) == {COMPANIES[1]}
+
+
+def test_records_by_id_and_by_email_apply_in_input_order(hubspot, dead_letters):
+    box = hubspot((CONTACTS[0], COMPANIES[0]))
+    # archived by email, then created again by record id: the create is last, so the association stays
+    run(box, dead_letters, [link(email(CONTACTS[0]), str(COMPANIES[0]), _sdc_deleted_at=DELETED),
+                            link(str(CONTACTS[0]), str(COMPANIES[0]), from_id_property="hs_object_id")])
+    assert companies_of(box, CONTACTS[0]) == {COMPANIES[0]}
+
+
+def test_progress_lines_count_resolutions(hubspot, dead_letters):
+    box = hubspot()
+    target = run(box, dead_letters, [link(email(CONTACTS[0]), str(COMPANIES[0]))])
+    progress = LoadProgress(target.writer.stats, RequestRate(target.client), dry_run=False,
+                            resolutions=target.writer.ids.stats)
+    assert progress.lines()[0].endswith("; resolved 1 values in 1 calls, not found 0")
+
+
+def test_reads_go_out_side_by_side(sandbox, dead_letters):
+    store = Store()
+    store.add_objects("contacts", CONTACTS)
+    store.set_properties("contacts", {c: {"email": email(c)} for c in CONTACTS})
+    store.add_objects("companies", COMPANIES)
+    box = sandbox(store=store, rate_limit=10_000, latency_ms=100)
+    run(box, dead_letters, [link(email(c), str(COMPANIES[0])) for c in CONTACTS], max_workers=4)
+    counted = box.counters()
+    assert counted["requests"][CONTACT_READS] == 3
+    assert counted["peak_concurrency"] >= 2  # the three reads of 100 were not sent one after another
