@@ -21,6 +21,7 @@ from typing import Any
 from hubassoc.objects_api import IdPage
 
 PROGRESS_KEYS = ("after", "skip", "index", "from_ids", "done", "pairs")
+TAIL_PARTS = 2  # the last batch's ids, when the listing's size is known, go in this many reads
 
 
 @dataclass(frozen=True)
@@ -44,27 +45,38 @@ class StartAt:
 
 def listed_batches(
     pages: Iterable[IdPage], batch_size: int, skip: int = 0, on_page: Callable[[int], None] | None = None,
+    *, total: int | None = None,
 ) -> Iterator[Batch]:
     """Batches of ``batch_size`` ids from listing pages, holding at most one batch and one page at a time.
 
     ``skip`` drops ids of the first page that an earlier run already read. ``on_page`` hears how many ids
-    each page added (for progress lines).
+    each page added (for progress lines). ``total``, the listing's size where it was counted: the last
+    ``batch_size`` ids go in ``TAIL_PARTS`` smaller batches, so that the first of them are read (and their
+    records emitted) while the listing's last pages are still coming, and the run's tail is a smaller batch.
     """
     ids: list[str] = []
-    number = 0
+    number = done = 0
+    target = _batch_target(batch_size, total, done)
     for page_number, page in enumerate(pages):
         offset = skip if page_number == 0 else 0
         if on_page is not None:
             on_page(len(page.ids) - min(offset, len(page.ids)))
         while offset < len(page.ids):
-            take = page.ids[offset:offset + batch_size - len(ids)]
+            take = page.ids[offset:offset + target - len(ids)]
             ids += take
             offset += len(take)
-            if len(ids) == batch_size:
+            if len(ids) == target:
                 yield Batch(number, ids, _listing_cursor(page, offset))
-                number, ids = number + 1, []
+                number, done, ids = number + 1, done + len(ids), []
+                target = _batch_target(batch_size, total, done)
     if ids:
         yield Batch(number, ids, None)
+
+
+def _batch_target(batch_size: int, total: int | None, done: int) -> int:
+    if total is not None and total - done <= batch_size:
+        return max(1, -(-batch_size // TAIL_PARTS))
+    return batch_size
 
 
 def _listing_cursor(page: IdPage, offset: int) -> dict[str, Any] | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from hubassoc.objects import parse_object_type
+from hubassoc.objects_api import IdPage
 from hubassoc.types import UnpairedTypesError
 from hubassoc.types_v3 import V3PairTypes
 from hubassoc.types_v4 import V4PairTypes
+from tap_hubassoc.batches import listed_batches
 from tap_hubassoc.plan import PlanInputs, SideRules, build_plan, unordered_pairs
 from tap_hubassoc.settings import Pair
 
@@ -121,3 +123,12 @@ def test_a_saved_plan_is_kept_only_for_the_same_pairs_ids_and_api() -> None:
     assert sides is None
     assert reason == "api_version changed since the interrupted run: planning afresh"
     assert inputs.saved_sides(None) == (None, None)
+
+
+def test_with_the_listings_size_known_its_last_batch_goes_in_halves() -> None:
+    """The reads of the last ids overlap the listing's last pages; the run's tail is half a batch."""
+    pages = [IdPage(None if p == 0 else str(p), [str(100 * p + i) for i in range(100)], str(p + 1) if p < 29 else None)
+             for p in range(30)]
+    sizes = [len(b.ids) for b in listed_batches(pages, 1000, total=3000)]
+    assert sizes == [1000, 1000, 500, 500]
+    assert [len(b.ids) for b in listed_batches(pages, 1000)] == [1000, 1000, 1000]
