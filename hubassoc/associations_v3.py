@@ -12,9 +12,16 @@ from typing import Any, NamedTuple
 
 from hubassoc.client import HubSpotClient
 from hubassoc.errors import HubSpotError, quoted
-from hubassoc.limits import PER_OBJECT_PAGE_LIMIT, READ_BATCH_LIMIT, WRITE_BATCH_LIMIT
+from hubassoc.limits import PER_OBJECT_PAGE_LIMIT, READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType, is_object_id, pair_path, parse_object_type
-from hubassoc.replies import InputError, match_input_errors, next_after_cursor, raise_on_read_errors, read_write_reply
+from hubassoc.replies import (
+    InputError,
+    inputs_to_send,
+    match_input_errors,
+    next_after_cursor,
+    raise_on_read_errors,
+    read_write_reply,
+)
 from hubassoc.types import AssociationType, PairTypes
 from hubassoc.types_v3 import V3PairTypes
 
@@ -136,10 +143,7 @@ class AssociationsV3:
     def _batch_write(
         self, action: str, from_type: str, to_type: str, inputs: list[AssociationInput],
     ) -> list[InputError]:
-        if len(inputs) > WRITE_BATCH_LIMIT:
-            msg = f"batch {action} takes at most {WRITE_BATCH_LIMIT} inputs, got {len(inputs)}"
-            raise ValueError(msg)
-        if not inputs:
+        if not inputs_to_send(f"batch/{action}", inputs):
             return []
         path = f"/crm/v3/associations/{pair_path(from_type, to_type)}/batch/{action}"
         payload = {"inputs": [

@@ -22,9 +22,9 @@ from typing import Any
 from hubassoc.api_version import associations_prefix, is_labelled
 from hubassoc.client import HubSpotClient
 from hubassoc.errors import HubSpotError, quoted
-from hubassoc.limits import READ_BATCH_LIMIT, WRITE_BATCH_LIMIT
+from hubassoc.limits import READ_BATCH_LIMIT
 from hubassoc.objects import ObjectType, pair_path
-from hubassoc.replies import InputError, match_input_errors, next_after_cursor, raise_on_read_errors
+from hubassoc.replies import InputError, inputs_to_send, match_input_errors, next_after_cursor, raise_on_read_errors
 from hubassoc.types import AssociationType, PairTypes
 from hubassoc.types_v4 import V4PairTypes, default_names
 
@@ -174,10 +174,7 @@ class AssociationsV4:
         self, from_type: str, to_type: str, action: str, inputs: list[LabelledInput],
         shape: Callable[[LabelledInput], dict[str, Any]],
     ) -> list[InputError]:
-        if len(inputs) > WRITE_BATCH_LIMIT:
-            msg = f"{action} takes at most {WRITE_BATCH_LIMIT} inputs, got {len(inputs)}"
-            raise ValueError(msg)
-        if not inputs:
+        if not inputs_to_send(action, inputs):
             return []
         body = self.client.request("POST", self._path(from_type, to_type, action),
                                    json_body={"inputs": [shape(i) for i in inputs]})

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import msgspec
 
 from hubassoc.errors import BatchReadError
+from hubassoc.limits import WRITE_BATCH_LIMIT
 from hubassoc.objects import is_object_id
 
 NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
@@ -146,3 +147,11 @@ def read_write_reply(content: bytes) -> dict[str, list[dict[str, Any]]]:
     Read as "no errors", it would count refused records as written.
     """
     return {"errors": _WRITE_REPLY.decode(content).errors}
+
+
+def inputs_to_send(endpoint: str, inputs: list[Any]) -> bool:
+    """Whether a batch write has inputs to send; more than HubSpot takes in one call is a caller's error."""
+    if len(inputs) > WRITE_BATCH_LIMIT:
+        msg = f"{endpoint} takes at most {WRITE_BATCH_LIMIT} inputs, got {len(inputs)}"
+        raise ValueError(msg)
+    return bool(inputs)
