@@ -4,7 +4,6 @@ warehouse: for the end-to-end tests."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from demo.pipeline import MeltanoProject
@@ -24,20 +23,6 @@ def named_edge(record: dict[str, Any]) -> Edge:
 
 def store_edges(store: Store) -> set[Edge]:
     return {named_edge(r) for r in store.records()}
-
-
-def v3_visible(store: Store) -> set[Edge]:
-    """What v3 batch reads return: toward companies only the primary company's associations (API notes)."""
-    primary = {(e.from_type, e.from_id): e.to_id for e in _all_edges(store)
-               if e.to_type == "companies" and store.type_by_id(e.from_type, e.to_type, e.type_id).primary}
-    return {(e.from_type, str(e.from_id), e.to_type, str(e.to_id), e.type_id) for e in _all_edges(store)
-            if e.to_type != "companies" or primary.get((e.from_type, e.from_id)) == e.to_id}
-
-
-def _all_edges(store: Store) -> Iterator[Any]:
-    pairs = {(r["from_object_type"], r["to_object_type"]) for r in store.records()}
-    for from_type, to_type in sorted(pairs):
-        yield from store.edges(from_type, to_type)
 
 
 def warehouse_rows(db: Database, where: str = "TRUE") -> list[Edge]:
