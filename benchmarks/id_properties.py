@@ -1,4 +1,4 @@
-"""Issue 20's benchmark: 200,000 creates keyed by email over 50,000 distinct contacts, 150 ms, 150 requests / 10 s.
+"""Ends by email: 200,000 creates keyed by email over 50,000 distinct contacts, 150 ms, 150 requests / 10 s.
 
 ``python -m benchmarks.id_properties [--quick]``: one target run against the sandbox; prints one JSON row with
 the calls (resolution reads and writes), the wall time against its lower bound and the CPU per record.

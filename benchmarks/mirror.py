@@ -1,4 +1,4 @@
-"""The mirror benchmark (issue 19): target-hubassoc mirrors 50,000 contacts' companies (200,000 desired
+"""The mirror benchmark: target-hubassoc mirrors 50,000 contacts' companies (200,000 desired
 associations, 10 % of them changes) at 150 +- 50 ms and 150 requests / 10 s, as a real process.
 
 HubSpot holds four companies per contact; for every fifth contact the warehouse wants its first company replaced

@@ -1,4 +1,4 @@
-"""Issue 18's measurements: the tap reading each pair once, from one side, and the peer comparison.
+"""The read plan's measurements: the tap reading each pair once, from one side, and the peer comparison.
 
 ``plan``: the tap over the contacts / companies CRM, both directions and contacts -> companies alone, in v3 and
 v4. Each pair is read from the companies side (v3: the only complete one; v4: the fewer objects), so a run

@@ -1,4 +1,4 @@
-"""Markdown tables for the terminal and the README, the goals of issue 6 checked, and the machine described."""
+"""Markdown tables for the terminal and the README, the throughput goals checked, and the machine described."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def _cell(value: Any) -> str:
 
 
 def goals(results: dict[str, list[Row]]) -> list[tuple[str, bool | None]]:
-    """Each goal of issue 6 and whether these results meet it (None: not measured in this run)."""
+    """Each throughput goal and whether these results meet it (None: not measured in this run)."""
     found: list[tuple[str, bool | None]] = []
     for name in ("tap", "target"):
         rows = results.get(name)

@@ -24,7 +24,7 @@ from benchmarks.read_plan import peer_comparison, read_plan
 from benchmarks.report import failed_checks, machine, markdown
 from benchmarks.scenarios import SCENARIOS as MEASUREMENTS
 
-SCENARIOS = {**MEASUREMENTS, "mirror": mirror_latency, "plan": read_plan}  # issues 19 and 18 beside issue 6's four
+SCENARIOS = {**MEASUREMENTS, "mirror": mirror_latency, "plan": read_plan}  # beside the four throughput measurements
 # Run only when named in --only: it installs MeltanoLabs tap-hubspot from PyPI into a virtualenv of its own.
 ON_REQUEST = {"peer": peer_comparison}
 

@@ -1,4 +1,4 @@
-"""The four measurements of issue 6, each a function from a mode to table rows (plain dicts, JSON-able).
+"""The four throughput measurements, each a function from a mode to table rows (plain dicts, JSON-able).
 
 Every row carries ``checks``: facts that must hold whatever the machine (exit status, calls as expected,
 records as expected, no failed request). Timings are reported, never asserted.
@@ -76,7 +76,7 @@ def run_plugin(
 
 
 def tap_settings(pairs: tuple[tuple[str, str], ...], **settings: Any) -> dict[str, Any]:
-    """Issue 6's runs read each direction from its own side, as ``read_cost`` counts (issue 18's: read_plan.py)."""
+    """These runs read each direction from its own side, as ``read_cost`` counts (the read plan's: read_plan.py)."""
     return {"associations": [{"from": a, "to": b} for a, b in pairs], "progress_interval": QUIET_PROGRESS,
             "read_each_pair_once": False, **settings}
 

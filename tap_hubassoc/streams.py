@@ -457,7 +457,7 @@ class AssociationsStream(HubAssocStream):
                 self.logger.info("connection test: the token lists %s (%d ids on the first page)", from_type, count)
 
         # Read once, a run is bound by one listing chain: its last batch in parts shortens the tail after it.
-        # Each direction from its own side keeps issue 6's batches, whose calls the benchmarks count.
+        # Each direction from its own side keeps the batches whose calls the throughput benchmarks count.
         once = not self.dry_run and start.after is None and self._plan_inputs().once
         return listed_batches(pages, size, start.skip, on_page, total=self._counts.get(from_type) if once else None)
 
